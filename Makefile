@@ -1,0 +1,59 @@
+# Earshot: `make run` (one listening cycle on the bundled samples) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export EARSHOT_CONFIG ?= $(CURDIR)/earshot.yaml
+
+.PHONY: run test check lint format typecheck bench lock clean help
+
+help:
+	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
+	@echo "make test    the whole test suite"
+	@echo "make check   ruff (format + lint), mypy and the tests"
+	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing pinned dependencies into $(VENV) (first time: a few minutes)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+$(AIRFLOW_HOME)/airflow.db: | $(STAMP)
+	@mkdir -p $(AIRFLOW_HOME)
+	@echo "creating the Airflow metadata database in $(AIRFLOW_HOME)"
+	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -n 30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+run: $(STAMP) $(AIRFLOW_HOME)/airflow.db
+	@echo "running Airflow DAG social_listening (task log: $(AIRFLOW_HOME)/last-run.log)"
+	@$(BIN)/airflow dags test social_listening > $(AIRFLOW_HOME)/last-run.log 2>&1 \
+		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }
+	@grep -h "bad record sent to the dead-letter table" $(AIRFLOW_HOME)/last-run.log | sed 's/.*dead-letter table: /  bad record: /; s/ *\[listeners.*//' || true
+	@$(BIN)/earshot report
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock.tmp && mv requirements.lock.tmp requirements.txt
+
+clean:
+	rm -rf var

@@ -1,0 +1,7 @@
+"""Routing decides, from rules kept as data, which service queue a classified post goes to,
+with a priority, a suggested action and an SLA due time. No match is an explicit outcome.
+"""
+
+from routing.rules import Router, RoutingConfig, RoutingConfigError, Rule, load_routing
+
+__all__ = ["Router", "RoutingConfig", "RoutingConfigError", "Rule", "load_routing"]

@@ -1,0 +1,85 @@
+"""Shared fixtures. Airflow gets a throwaway home before anything imports it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="earshot-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+
+
+def sample_labels() -> dict[str, dict[str, str]]:
+    with (SAMPLES / "labels.csv").open(encoding="utf-8") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def write_config(
+    directory: Path,
+    *,
+    sources: list[dict] | None = None,
+    routing: Path | None = None,
+) -> Path:
+    """Write an earshot.yaml in ``directory`` that uses the repository's intents and rules."""
+    data = yaml.safe_load((ROOT / "earshot.yaml").read_text(encoding="utf-8"))
+    data["intents"] = str(ROOT / "config" / "intents.yaml")
+    data["routing"] = str(routing or ROOT / "config" / "routing.yaml")
+    if sources is None:
+        sources = [
+            {
+                "name": "x_samples",
+                "type": "replay",
+                "network": "x",
+                "paths": [str(SAMPLES / "x" / "*.jsonl")],
+            },
+            {
+                "name": "reddit_samples",
+                "type": "replay",
+                "network": "reddit",
+                "paths": [str(SAMPLES / "reddit" / "*.jsonl")],
+            },
+        ]
+    data["sources"] = sources
+    path = directory / "earshot.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configuration over the bundled samples with its state in a temporary folder."""
+    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
+    return write_config(tmp_path)
+
+
+def make_post(
+    text: str,
+    *,
+    post_id: str = "x:1",
+    handle: str = "someone",
+    followers: int = 100,
+    source: str = "x",
+    metrics: dict[str, int] | None = None,
+):
+    from core.models import Author, Post
+
+    return Post(
+        id=post_id,
+        source=source,
+        url=f"https://x.com/{handle}/status/{post_id.split(':')[-1]}",
+        author=Author(id=f"x:{handle}", handle=handle, display_name=handle, followers=followers),
+        text=text,
+        created_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+        metrics=metrics or {},
+    )

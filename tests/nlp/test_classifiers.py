@@ -1,0 +1,256 @@
+"""Classifier contract (every registered classifier) and the behaviour of the rule set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.models import INTENTS, SENTIMENTS, Label, PiiSpan, PrivateDecision
+from nlp import available_classifiers, build_pipeline, get_classifier
+from nlp.pipeline import ClassifierPipeline
+from nlp.rules import find_pii, iban_valid, luhn_valid, redact
+from tests.conftest import ROOT, make_post
+
+EDGE_TEXTS = [
+    "",
+    "   ",
+    "🙄🙄🔥❤️",
+    "https://example.com/some/long/path?x=1",
+    "refund " * 15_000,  # about 100 KB
+    "Halden ハブ が 壊れた, нет связи, لا يعمل",
+    "re\u200bfund\u200d please \ufeff",
+    "\u202eevil text",
+    "\x00\x01 control chars",
+]
+OPTIONS = {
+    "intent.keywords.v1": {"lexicon_path": ROOT / "config" / "intents.yaml"},
+}
+
+
+@pytest.fixture(params=sorted(available_classifiers()))
+def classifier(request: pytest.FixtureRequest):
+    return get_classifier(request.param, **OPTIONS.get(request.param, {}))
+
+
+def prior_for(n: int) -> list[dict]:
+    # What the tasks before intent/private would have produced for neutral text.
+    return [
+        {
+            "language": Label("en", 0.9, "t"),
+            "spam": Label("ham", 0.9, "t"),
+            "sentiment": Label("neutral", 0.9, "t"),
+            "pii": (),
+            "intent": Label("other", 0.3, "t"),
+        }
+        for _ in range(n)
+    ]
+
+
+def test_classifier_returns_one_result_per_post_for_edge_texts(classifier) -> None:
+    posts = [make_post(text, post_id=f"x:{i}") for i, text in enumerate(EDGE_TEXTS)]
+    results = classifier.predict(posts, prior_for(len(posts)))
+    assert len(results) == len(posts)
+    for result in results:
+        if isinstance(result, Label):
+            assert 0.0 <= result.score <= 1.0
+            assert result.classifier == classifier.name
+        elif isinstance(result, PrivateDecision):
+            assert 0.0 <= result.score <= 1.0
+        else:
+            assert all(isinstance(span, PiiSpan) for span in result)
+
+
+def test_classifier_is_registered_with_a_versioned_name(classifier) -> None:
+    task, _, version = classifier.name.partition(".")
+    assert classifier.assigns == (task,)
+    assert version.rsplit(".", 1)[-1].startswith("v")
+
+
+def test_classifier_empty_batch_gives_empty_result(classifier) -> None:
+    assert classifier.predict([], []) == []
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> ClassifierPipeline:
+    return build_pipeline(load_config(ROOT / "earshot.yaml"))
+
+
+def classify(pipeline: ClassifierPipeline, *texts: str):
+    posts = [make_post(t, post_id=f"x:{i}", handle=f"user{i}") for i, t in enumerate(texts)]
+    return pipeline.run(posts)
+
+
+def test_pipeline_result_order_and_ids_follow_input(pipeline: ClassifierPipeline) -> None:
+    results = classify(pipeline, *[f"post number {i}" for i in range(300)])
+    assert [e.post_id for e in results] == [f"x:{i}" for i in range(300)]
+
+
+def test_pipeline_labels_are_from_the_taxonomy(pipeline: ClassifierPipeline) -> None:
+    for e in classify(pipeline, *EDGE_TEXTS):
+        assert e.intent.label in INTENTS
+        assert e.sentiment.label in SENTIMENTS
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I was charged twice for Halden+ this month, I want a refund", "billing"),
+        ("My order still hasn't been delivered, tracking hasn't moved", "delivery"),
+        ("Can't log in, the password reset link never arrives", "account"),
+        ("The app is down again, thermostat not working", "technical"),
+        ("How do I set up a schedule on the thermostat?", "question"),
+        ("Is the Hub 2 back in stock? Want to buy one", "purchase"),
+        ("Cancelling my subscription, switching to Nestwell", "cancel"),
+        ("We'd love to become a reseller, who handles partnerships?", "partnership"),
+        ("Would be great if the app had a dark mode", "feedback"),
+        ("Love my Aura speaker, highly recommend it", "praise"),
+        ("Customer service is a joke, totally useless", "complaint"),
+        ("Halden opens a store in Leeds", "other"),
+    ],
+)
+def test_intent_keywords_cover_the_taxonomy(
+    pipeline: ClassifierPipeline, text: str, intent: str
+) -> None:
+    (result,) = classify(pipeline, text)
+    assert result.intent.label == intent
+
+
+def test_sentiment_vader_polarity(pipeline: ClassifierPipeline) -> None:
+    positive, negative, neutral = classify(
+        pipeline,
+        "I love it, brilliant support!",
+        "Worst purchase ever, awful",
+        "The store opens at nine",
+    )
+    assert (positive.sentiment.label, negative.sentiment.label, neutral.sentiment.label) == (
+        "positive",
+        "negative",
+        "neutral",
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("4111111111111111", True),
+        ("5555555555554444", True),
+        ("378282246310005", True),
+        ("4111111111111112", False),
+    ],
+)
+def test_luhn_checksum(number: str, valid: bool) -> None:
+    assert luhn_valid(number) is valid
+
+
+def test_iban_checksum() -> None:
+    assert iban_valid("GB82 WEST 1234 5698 7654 32")
+    assert iban_valid("DE89370400440532013000")
+    assert not iban_valid("GB82 WEST 1234 5698 7654 33")
+
+
+def pii_types(text: str) -> list[str]:
+    import re
+
+    from nlp.rules import DEFAULT_IDENTIFIERS
+
+    return [
+        s.type for s in find_pii(text, {k: re.compile(v) for k, v in DEFAULT_IDENTIFIERS.items()})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "types"),
+    [
+        ("mail me at jo.baker+halden@example.co.uk please", ["email"]),
+        ("card 4111 1111 1111 1111 was charged", ["card"]),
+        ("card 4111-1111-1111-1112 was charged", []),
+        ("call me on +44 7700 900123 after 5", ["phone"]),
+        ("call (555) 123-4567", ["phone"]),
+        ("pay into GB82 WEST 1234 5698 7654 32", ["iban"]),
+        ("order number 88123456 never came", ["order_number"]),
+        ("account no: 55512345 is locked", ["account_number"]),
+        ("booking ref QX7P2L for friday", ["booking_reference"]),
+        ("on 2026-11-02 at 10:30 it broke", []),
+        ("I paid 129.99 for 2 units", []),
+    ],
+)
+def test_pii_finds_types(text: str, types: list[str]) -> None:
+    assert pii_types(text) == types
+
+
+def test_pii_redaction_hides_values(pipeline: ClassifierPipeline) -> None:
+    (e,) = classify(pipeline, "Order HLD-4410932, card 4111 1111 1111 1111, mail jo@example.com")
+    assert e.redacted_text == "Order [ORDER], card [CARD], mail [EMAIL]"
+    assert [s.type for s in e.pii] == ["order_number", "card", "email"]
+
+
+def test_redact_without_spans_is_identity() -> None:
+    assert redact("nothing here", []) == "nothing here"
+
+
+def test_private_reasons_name_what_was_found(pipeline: ClassifierPipeline) -> None:
+    order, login, vent = classify(
+        pipeline,
+        "Where is order HLD-6630217? Paid two weeks ago",
+        "Can't log in to my account, password reset never arrives",
+        "This app update is terrible and ugly",
+    )
+    assert order.private.move_private and "order number in post" in order.private.reasons
+    assert login.private.move_private and "login or account problem" in login.private.reasons
+    assert not vent.private.move_private and vent.private.reasons == ()
+
+
+def test_language_detects_scripts_and_stopwords(pipeline: ClassifierPipeline) -> None:
+    results = classify(
+        pipeline,
+        "¿Alguien más tiene problemas con la app? No puedo encender la calefacción",
+        "Le thermostat est vraiment pratique, je le recommande",
+        "Die Kamera verbindet sich nicht mit dem WLAN",
+        "スピーカーを買いました。音がとても良いです",
+        "The app is not working for me this morning",
+        "🙄🙄",
+    )
+    assert [e.language.label for e in results] == ["es", "fr", "de", "ja", "en", "und"]
+
+
+def test_spam_flags_bait_and_copy_paste_campaigns(pipeline: ClassifierPipeline) -> None:
+    campaign = "Halden giveaway! Follow & RT to claim your free speaker http://bit.ly/x #giveaway"
+    posts = [make_post(campaign, post_id=f"x:{i}", handle=f"winner_{i}") for i in range(3)]
+    posts.append(
+        make_post(
+            "My thermostat arrived today, setting it up now", post_id="x:9", handle="real_person"
+        )
+    )
+    results = pipeline.run(posts)
+    assert [e.spam.label for e in results] == ["spam", "spam", "spam", "ham"]
+
+
+def test_spam_is_never_moved_private(pipeline: ClassifierPipeline) -> None:
+    spam = (
+        "Claim your free money at www.a.example www.b.example, DM to claim, order number 12345678"
+    )
+    (e,) = classify(pipeline, spam)
+    assert e.is_spam and not e.private.move_private
+
+
+def test_pipeline_rejects_missing_task(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no classifier configured for tasks: intent"):
+        ClassifierPipeline(
+            {"sentiment": get_classifier("sentiment.vader.v1")}
+            | {
+                t: get_classifier(n, **OPTIONS.get(n, {}))
+                for t, n in {
+                    "language": "language.stopwords.v1",
+                    "spam": "spam.rules.v1",
+                    "pii": "pii.regex.v1",
+                    "private": "private.rules.v1",
+                }.items()
+            }
+        )
+
+
+def test_unknown_classifier_name_lists_available() -> None:
+    with pytest.raises(KeyError, match=r"sentiment\.vader\.v1"):
+        get_classifier("sentiment.nope.v9")
