@@ -28,6 +28,8 @@ $(AIRFLOW_HOME)/airflow.db: | $(STAMP)
 	@mkdir -p $(AIRFLOW_HOME)
 	@echo "creating the Airflow metadata database in $(AIRFLOW_HOME)"
 	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -n 30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	@$(BIN)/airflow pools set x_api 1 "X API: one collector at a time" >> $(AIRFLOW_HOME)/db-migrate.log 2>&1
+	@$(BIN)/airflow pools set reddit_api 1 "Reddit API: one collector at a time" >> $(AIRFLOW_HOME)/db-migrate.log 2>&1
 
 run: $(STAMP) $(AIRFLOW_HOME)/airflow.db
 	@echo "running Airflow DAG social_listening (task log: $(AIRFLOW_HOME)/last-run.log)"

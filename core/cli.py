@@ -110,6 +110,40 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    from core.pipeline import sources_status
+
+    rows = sources_status(load_config(args.config))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['name']} ({row['type']}, {row['network']})")
+        print(f"  last success: {row['last_success'] or 'never'}")
+        for stream, position in sorted(row["position"].items()):
+            print(f"  cursor {stream}: {position}")
+        if row["rate_limited_until"]:
+            print(f"  rate limited until {row['rate_limited_until']}")
+        for gap in row["gaps"]:
+            print(f"  GAP {gap['from']} .. {gap['to']}: {gap['reason']}")
+        if row["open_gap"]:
+            print(f"  GAP (open): {row['open_gap']}")
+        if not row["gaps"] and not row["open_gap"]:
+            print("  no coverage gaps")
+    return 0
+
+
+def cmd_compliance(args: argparse.Namespace) -> int:
+    from core.pipeline import compliance
+
+    config = load_config(args.config)
+    names = args.source or [s.name for s in config.sources]
+    for name in names:
+        result = compliance(config, name, progress=_progress)
+        print(f"{name}: checked {result['checked']} posts, removed {result['removed']}")
+    return 0
+
+
 def cmd_classifiers(args: argparse.Namespace) -> int:
     from nlp import available_classifiers
 
@@ -274,6 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("--limit", type=int, default=100)
     dead.set_defaults(func=cmd_deadletters)
 
+    sources = sub.add_parser("sources", help="each source's cursor, last success and gaps")
+    sources.add_argument("--json", action="store_true", help="machine-readable output")
+    sources.set_defaults(func=cmd_sources)
+
+    comply = sub.add_parser("compliance", help="remove stored posts deleted at the source")
+    comply.add_argument("--source", action="append", help="only this source (repeatable)")
+    comply.set_defaults(func=cmd_compliance)
+
     sub.add_parser("classifiers", help="registered classifiers (* = configured)").set_defaults(
         func=cmd_classifiers
     )
@@ -289,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except (ConfigError, ValueError, RuntimeError) as e:
+    except (ConfigError, ValueError, RuntimeError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 

@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -42,9 +42,10 @@ def _pipeline(config: Config) -> Any:
     return build_pipeline(config)
 
 
-def source_names(config: Config | None = None) -> list[str]:
+def source_names(config: Config | None = None, *, kind: str | None = None) -> list[str]:
+    """Configured source names, optionally only those of one listener type."""
     config = config or load_config()
-    return [s.name for s in config.sources]
+    return [s.name for s in config.sources if kind is None or s.type == kind]
 
 
 def start_run(config: Config, run_id: str | None = None) -> str:
@@ -53,16 +54,29 @@ def start_run(config: Config, run_id: str | None = None) -> str:
     return run_id
 
 
-def collect(config: Config, source_name: str, run_id: str) -> dict[str, Any]:
-    """Fetch new posts from one source and stage them as a batch. Returns ids and counts."""
+def collect(
+    config: Config, source_name: str, run_id: str, *, until: datetime | None = None
+) -> dict[str, Any]:
+    """Fetch new posts from one source and stage them as a batch. Returns ids and counts.
+
+    ``until`` bounds the time window (Airflow passes the end of the data interval). The
+    source's new cursor is staged with the batch and saved only when the batch is stored.
+    """
     from listeners.base import build_listener
 
     store = open_store(config)
     listener = build_listener(config.source(source_name), config)
-    fetch = listener.fetch(store.get_cursor(source_name))
+    previous = store.get_cursor(source_name)
+    fetch = listener.fetch(previous, until=until)
     dead = store.add_dead_letters(fetch.dead_letters)
     batch_id = f"{run_id}:{source_name}"
-    counts = {"fetched": len(fetch.posts), "dead_letters": len(fetch.dead_letters)}
+    new_gaps = len(fetch.cursor.get("gaps") or []) - len((previous or {}).get("gaps") or [])
+    counts = {
+        "fetched": len(fetch.posts),
+        "dead_letters": len(fetch.dead_letters),
+        "new_gaps": max(0, new_gaps),
+        "rate_limited": int(bool(fetch.cursor.get("rate_limited_until"))),
+    }
     store.stage_batch(
         batch_id=batch_id,
         run_id=run_id,
@@ -141,6 +155,63 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
     )
     log.info("routed %d new posts of %s: %s", routed, batch_id, dict(by_queue))
     return {"batch_id": batch_id, "routed": routed}
+
+
+def compliance(
+    config: Config, source_name: str, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Re-check every stored post of a source's network; remove what was deleted, made
+    protected or removed, from the store, the queues and the search index (with an audit
+    record of each removal)."""
+    from listeners.base import build_listener
+
+    source = config.source(source_name)
+    store = open_store(config)
+    listener = build_listener(source, config)
+    checked = removed = 0
+    after = ""
+    while ids := store.post_ids(source=source.network, after=after, limit=1000):
+        removals = listener.check(ids)
+        removed += store.remove_posts([(r.post_id, r.reason) for r in removals], source=source_name)
+        checked += len(ids)
+        after = ids[-1]
+        if progress:
+            progress(f"{source_name}: checked {checked} posts, removed {removed}")
+    log.info("compliance %s: checked %d posts, removed %d", source_name, checked, removed)
+    return {"source": source_name, "checked": checked, "removed": removed}
+
+
+def sources_status(config: Config, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each configured source with its cursor, last success, rate limit and coverage gaps.
+
+    A live X source whose last success is older than the 7-day search window is reported as
+    an open gap even before the next run records it.
+    """
+    now = now or datetime.now(UTC)
+    cursors = open_store(config).cursors()
+    rows = []
+    for source in config.sources:
+        value, updated_at = cursors.get(source.name, ({}, None))
+        last = value.get("last_success") or (updated_at.isoformat() if updated_at else None)
+        gaps = list(value.get("gaps") or [])
+        open_gap = None
+        if source.type == "x" and value.get("last_success"):
+            age = now - datetime.fromisoformat(value["last_success"])
+            if age > timedelta(days=7):
+                open_gap = f"last success {age.days} days ago: older than X's 7-day search window"
+        rows.append(
+            {
+                "name": source.name,
+                "type": source.type,
+                "network": source.network,
+                "position": value.get("streams") or value.get("lines") or {},
+                "last_success": last,
+                "rate_limited_until": value.get("rate_limited_until"),
+                "gaps": gaps,
+                "open_gap": open_gap,
+            }
+        )
+    return rows
 
 
 def finish_run(config: Config, run_id: str) -> dict[str, Any]:

@@ -153,6 +153,16 @@ batch_posts_table = Table(
     Column("enrichment", JSON),
 )
 
+removals_table = Table(
+    "removals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", String(80), nullable=False, index=True),
+    Column("source", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=False),
+)
+
 runs_table = Table(
     "runs",
     metadata,
@@ -490,6 +500,64 @@ class Store:
                 [{"source": source, "value": value, "updated_at": _now()}],
                 ["source"],
             )
+
+    # -- compliance -----------------------------------------------------------------------
+    def post_ids(self, *, source: str, after: str = "", limit: int = 1000) -> list[str]:
+        """Stored post ids of one network in id order, ``limit`` at a time after ``after``."""
+        stmt = (
+            select(posts_table.c.id)
+            .where(posts_table.c.source == source)
+            .where(posts_table.c.id > after)
+            .order_by(posts_table.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def remove_posts(self, removals: Sequence[tuple[str, str]], *, source: str) -> int:
+        """Delete posts everywhere (posts, labels, queues, search, staging) and keep an audit
+        record of each removal. Returns how many stored posts were removed."""
+        reasons = dict(removals)
+        if not reasons:
+            return 0
+        ids = list(reasons)
+        now = _now()
+        with self.engine.begin() as conn:
+            present = {
+                r[0]
+                for r in conn.execute(select(posts_table.c.id).where(posts_table.c.id.in_(ids)))
+            }
+            for table, column in (
+                (posts_table, posts_table.c.id),
+                (enrichments_table, enrichments_table.c.post_id),
+                (queue_items_table, queue_items_table.c.post_id),
+                (batch_posts_table, batch_posts_table.c.post_id),
+            ):
+                conn.execute(delete(table).where(column.in_(ids)))
+            conn.execute(
+                text("DELETE FROM post_search WHERE post_id = :post_id"),
+                [{"post_id": i} for i in ids],
+            )
+            if present:
+                conn.execute(
+                    removals_table.insert(),
+                    [
+                        {"post_id": i, "source": source, "reason": reasons[i], "removed_at": now}
+                        for i in sorted(present)
+                    ],
+                )
+        return len(present)
+
+    def removals(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        stmt = select(removals_table).order_by(removals_table.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def cursors(self) -> dict[str, tuple[dict[str, Any], datetime]]:
+        with self.engine.connect() as conn:
+            return {
+                r.source: (dict(r.value), r.updated_at) for r in conn.execute(select(cursors_table))
+            }
 
     # -- dead letters ---------------------------------------------------------------------
     def add_dead_letters(

@@ -1,6 +1,8 @@
 """Earshot's listening cycle: collect (one task per source) -> classify -> store and index -> route.
 
 Each task calls one function of :mod:`core.pipeline`; XCom carries batch ids and counts only.
+Live sources run in an Airflow pool per platform (``x_api``, ``reddit_api``) so that parallel
+runs never exceed a platform's rate limits; replayed sources use the default pool.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import TriggerRule, dag, task
 
 
 @dag(
@@ -29,17 +31,25 @@ def social_listening() -> None:
         return start_run(load_config())
 
     @task
-    def sources() -> list[str]:
+    def sources(kind: str) -> list[str]:
         from core.pipeline import source_names
 
-        return source_names()
+        return source_names(kind=kind)
 
-    @task(max_active_tis_per_dagrun=4)
-    def collect(source: str, cycle: str) -> dict[str, Any]:
+    @task
+    def collect(
+        source: str, cycle: str, data_interval_end: datetime | None = None
+    ) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from core import pipeline
         from core.config import load_config
+        from listeners.base import ListenerAuthError
 
-        return pipeline.collect(load_config(), source, cycle)
+        try:
+            return pipeline.collect(load_config(), source, cycle, until=data_interval_end)
+        except ListenerAuthError as e:
+            raise AirflowFailException(str(e)) from None  # retrying bad credentials only hurts
 
     @task
     def classify(batch: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +72,8 @@ def social_listening() -> None:
 
         return pipeline.route(load_config(), batch["batch_id"])
 
-    @task
-    def finish(cycle: str, routed: list[dict[str, Any]]) -> dict[str, Any]:
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def finish(cycle: str) -> dict[str, Any]:
         from core import pipeline
         from core.config import load_config
 
@@ -73,11 +83,20 @@ def social_listening() -> None:
         return {"cycle": cycle, "new_posts": summary["new_posts"]}
 
     cycle = start()
-    batches = collect.partial(cycle=cycle).expand(source=sources())
-    classified = classify.expand(batch=batches)
-    stored = store_and_index.expand(batch=classified)
-    routed = route.expand(batch=stored)
-    finish(cycle, routed)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    done = finish(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    # One lane per listener type; a type with no configured source is skipped as a whole.
+    for kind, pool in (("replay", "default_pool"), ("x", "x_api"), ("reddit", "reddit_api")):
+        names = sources.override(task_id=f"{kind}_sources")(kind)
+        batches = (
+            collect.override(task_id=f"collect_{kind}", pool=pool)
+            .partial(cycle=cycle)
+            .expand(source=names)
+        )
+        classified = classify.override(task_id=f"classify_{kind}").expand(batch=batches)
+        stored = store_and_index.override(task_id=f"store_and_index_{kind}").expand(
+            batch=classified
+        )
+        route.override(task_id=f"route_{kind}").expand(batch=stored) >> done
 
 
 social_listening()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from core.models import DeadLetter, Post
 
@@ -27,6 +29,29 @@ class RecordError(ValueError):
     """One record could not be normalized; the message says which field and why."""
 
 
+class ListenerError(RuntimeError):
+    """A source could not be read; the message names the source and what failed."""
+
+
+class ListenerAuthError(ListenerError):
+    """The credentials were refused or are missing. Retrying will not help."""
+
+
+class RateLimited(ListenerError):
+    """The platform asked us to wait until ``reset_at``."""
+
+    def __init__(self, message: str, reset_at: datetime) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class Removal(NamedTuple):
+    """A stored post that must go: deleted, made protected, or removed by moderators."""
+
+    post_id: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class Fetch:
     """What one fetch produced: posts, records that failed, and the cursor to save after commit."""
@@ -40,8 +65,15 @@ class Fetch:
 class Listener(Protocol):
     name: str
 
-    def fetch(self, cursor: dict[str, Any] | None) -> Fetch:
-        """Fetch everything after ``cursor``; never advance any cursor itself."""
+    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
+        """Fetch what was posted after ``cursor`` (and before ``until``, if given).
+
+        Returns the cursor to save once the posts are committed; never saves it itself.
+        """
+        ...
+
+    def check(self, post_ids: Sequence[str]) -> list[Removal]:
+        """Which of these stored posts must be removed (deleted, protected, removed)."""
         ...
 
 
@@ -93,7 +125,14 @@ def build_listener(source: SourceConfig, config: Config) -> Listener:
             paths=[str(p) for p in paths],
             base_dir=config.base_dir,
         )
+    if source.type == "x":
+        from listeners.x import XListener
+
+        return XListener.from_config(source)
+    if source.type == "reddit":
+        from listeners.reddit import RedditListener
+
+        return RedditListener.from_config(source)
     raise ValueError(
-        f"source {source.name!r}: listener type {source.type!r} is not available "
-        "(this build has: replay)"
+        f"source {source.name!r}: unknown listener type {source.type!r} (known: replay, x, reddit)"
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import glob
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from core.models import DeadLetter, Post
-from listeners.base import Fetch, RecordError
+from listeners.base import Fetch, RecordError, Removal
 from listeners.reddit import normalize_reddit_thing
 from listeners.x import normalize_tweet, users_by_id
 
@@ -44,7 +45,11 @@ class ReplayListener:
             found.extend(m for m in matches if m.is_file())
         return list(dict.fromkeys(found))
 
-    def fetch(self, cursor: dict[str, Any] | None) -> Fetch:
+    def check(self, post_ids: Sequence[str]) -> list[Removal]:
+        """Replayed files never change after the fact: nothing to remove."""
+        return []
+
+    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
         consumed: dict[str, int] = dict((cursor or {}).get("lines", {}))
         posts: list[Post] = []
         letters: list[DeadLetter] = []

@@ -1,12 +1,37 @@
-"""Normalization of X API v2 tweets (with ``includes.users``) into posts."""
+"""X (API v2 through tweepy): normalization of tweets, the live listener, the compliance check."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from core.models import Author, Post, post_id, utc
-from listeners.base import RecordError, check_text, require
+import requests
+
+from core.models import Author, DeadLetter, Post, post_id, utc
+from listeners.base import (
+    Fetch,
+    ListenerAuthError,
+    ListenerError,
+    RateLimited,
+    RecordError,
+    Removal,
+    check_text,
+    require,
+)
+from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
+from listeners.state import SourceState
+
+if TYPE_CHECKING:
+    from core.config import SourceConfig
+
+log = logging.getLogger(__name__)
+
+X_API = "https://api.twitter.com"  # what tweepy's Client hard-codes
+SEARCH_WINDOW = timedelta(days=7)
+"""Recent search only reaches back seven days; anything older is out of reach for good."""
 
 TWEET_FIELDS = (
     "author_id",
@@ -17,7 +42,8 @@ TWEET_FIELDS = (
     "public_metrics",
     "referenced_tweets",
 )
-USER_FIELDS = ("name", "username", "public_metrics", "verified")
+USER_FIELDS = ("name", "username", "public_metrics", "verified", "protected")
+EXPANSIONS = ("author_id",)
 
 
 def parse_time(value: str, field_name: str) -> datetime:
@@ -80,3 +106,246 @@ def normalize_tweet(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> 
         in_reply_to_id=in_reply_to,
         metrics=dict(metrics),
     )
+
+
+def x_bearer_token(connection_id: str = "x_default") -> str:
+    """The bearer token: the Airflow connection's password, else ``EARSHOT_X_BEARER_TOKEN``."""
+    try:
+        from airflow.sdk import Connection
+
+        token = Connection.get(connection_id).password
+        if token:
+            return str(token)
+    except Exception:  # no Airflow, no task context, or no such connection
+        pass
+    token = os.environ.get("EARSHOT_X_BEARER_TOKEN")
+    if not token:
+        raise ListenerAuthError(
+            f"no X credentials: create the Airflow connection {connection_id!r} with the bearer"
+            " token as its password, or set EARSHOT_X_BEARER_TOKEN"
+        )
+    return token
+
+
+class XListener:
+    """Collects brand mentions from X: recent search for each query and the mentions timeline
+    of each brand account, newest first, page by page, from the last id seen."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        bearer_token: str,
+        queries: Sequence[str] = (),
+        accounts: Sequence[str] = (),
+        include_retweets: bool = False,
+        max_pages: int = 50,
+        base_url: str = X_API,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not queries and not accounts:
+            raise ValueError(f"X source {name!r} needs at least one query or account")
+        self.name = name
+        self.queries = [
+            q if include_retweets or "is:retweet" in q else f"{q} -is:retweet" for q in queries
+        ]
+        self.accounts = [str(a) for a in accounts]
+        self.max_pages = max_pages
+        self.clock = clock
+        self._token = bearer_token
+        protect_secret(bearer_token)
+        self._adapter = ApiAdapter(
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            rewrite=None if base_url.rstrip("/") == X_API else (X_API, base_url.rstrip("/")),
+        )
+        self._client: Any = None
+
+    @classmethod
+    def from_config(cls, source: SourceConfig) -> XListener:
+        options = dict(source.options)
+        token = x_bearer_token(options.pop("connection", "x_default"))
+        return cls(name=source.name, bearer_token=token, **options)
+
+    def __repr__(self) -> str:  # never show the token
+        return (
+            f"XListener(name={self.name!r}, queries={self.queries!r}, accounts={self.accounts!r})"
+        )
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import tweepy
+
+            client = tweepy.Client(
+                bearer_token=self._token, return_type=dict, wait_on_rate_limit=False
+            )
+            mount(client.session, self._adapter)
+            self._client = client
+        return self._client
+
+    def _streams(self) -> Iterator[tuple[str, Callable[..., Any], dict[str, Any]]]:
+        fields = {
+            "tweet_fields": list(TWEET_FIELDS),
+            "user_fields": list(USER_FIELDS),
+            "expansions": list(EXPANSIONS),
+            "max_results": 100,
+        }
+        for query in self.queries:
+            yield f"search:{query}", self.client.search_recent_tweets, {"query": query, **fields}
+        for account in self.accounts:
+            yield f"mentions:{account}", self.client.get_users_mentions, {"id": account, **fields}
+
+    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
+        import tweepy
+
+        now = self.clock()
+        state = SourceState.from_cursor(cursor)
+        if state.rate_limited_until is not None and now < state.rate_limited_until:
+            log.warning(
+                "%s: rate limited by X until %s; skipping", self.name, state.rate_limited_until
+            )
+            return Fetch((), (), state.to_cursor(), {"rate_limited": 1})
+        state.rate_limited_until = None
+
+        horizon = now - SEARCH_WINDOW + timedelta(minutes=1)
+        if state.last_success is not None and state.last_success < horizon:
+            state.add_gap(
+                state.last_success, horizon, "last collection is older than X's 7-day search window"
+            )
+            log.error(
+                "%s: coverage gap from %s to %s: X search reaches back 7 days only",
+                self.name,
+                state.last_success,
+                horizon,
+            )
+            state.streams = {}  # since_ids older than the window are rejected by X
+        # X wants end_time at least 10 s in the past.
+        end_time = min(until or now, now - timedelta(seconds=15))
+
+        posts: list[Post] = []
+        letters: list[DeadLetter] = []
+        pages = 0
+        for key, method, params in self._streams():
+            since_id = state.streams.get(key, {}).get("since_id")
+            if since_id:
+                params["since_id"] = since_id
+            else:
+                params["start_time"] = horizon
+            params["end_time"] = end_time
+            newest = int(since_id) if since_id else 0
+            page_no = 0
+            try:
+                pages_iter = iter(tweepy.Paginator(method, limit=self.max_pages, **params))
+                for page_no, page in enumerate(pages_iter, start=1):
+                    pages += 1
+                    users = users_by_id(page)
+                    for index, tweet in enumerate(page.get("data") or []):
+                        try:
+                            posts.append(normalize_tweet(tweet, users))
+                        except RecordError as e:
+                            where = f"{key} page {page_no} item {index}"
+                            letters.append(
+                                DeadLetter(self.name, where, f"{where}: {e}", _json_bytes(tweet))
+                            )
+                    meta = page.get("meta") or {}
+                    if meta.get("newest_id"):
+                        newest = max(newest, int(meta["newest_id"]))
+                truncated = page_no == self.max_pages and pages_iter.next_token is not None
+            except tweepy.TooManyRequests as e:
+                reset = e.reset_time or int((now + timedelta(minutes=15)).timestamp())
+                state.rate_limited_until = datetime.fromtimestamp(reset, tz=UTC)
+                log.warning(
+                    "%s: X rate limit hit on %s; resuming after %s (kept %d posts fetched so far)",
+                    self.name,
+                    key,
+                    state.rate_limited_until,
+                    len(posts),
+                )
+                break  # this stream and the rest keep their old position
+            except (tweepy.Unauthorized, tweepy.Forbidden) as e:
+                raise ListenerAuthError(
+                    f"{self.name}: X refused the credentials ({scrub(str(e)).splitlines()[0]});"
+                    " check the bearer token in the Airflow connection or EARSHOT_X_BEARER_TOKEN"
+                ) from None
+            except tweepy.HTTPException as e:
+                raise ListenerError(
+                    f"{self.name}: X API error on {key}: {scrub(str(e)).splitlines()[0]}"
+                ) from None
+            except requests.RequestException as e:  # timeouts, refused connections (after retries)
+                raise ListenerError(
+                    f"{self.name}: X API unreachable on {key}: {type(e).__name__}"
+                ) from None
+            if truncated:
+                state.add_gap(
+                    horizon, now, f"more than {self.max_pages} pages for {key}; older ones skipped"
+                )
+            if newest:
+                state.streams[key] = {"since_id": str(newest)}
+        if state.rate_limited_until is None:
+            state.last_success = now
+        return Fetch(tuple(posts), tuple(letters), state.to_cursor(), {"pages": pages})
+
+    def check(self, post_ids: Sequence[str]) -> list[Removal]:
+        """Ask X which stored tweets were deleted or became protected (100 ids a request)."""
+        import tweepy
+
+        ids = [pid.removeprefix("x:") for pid in post_ids if pid.startswith("x:")]
+        removals: list[Removal] = []
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            try:
+                response = self.client.get_tweets(
+                    ids=chunk,
+                    expansions=["author_id"],
+                    user_fields=["protected"],
+                    tweet_fields=["author_id"],
+                )
+            except tweepy.TooManyRequests as e:
+                reset = (
+                    datetime.fromtimestamp(e.reset_time, tz=UTC) if e.reset_time else self.clock()
+                )
+                raise RateLimited(
+                    f"{self.name}: X rate limit during compliance check", reset
+                ) from None
+            except (tweepy.Unauthorized, tweepy.Forbidden) as e:
+                raise ListenerAuthError(
+                    f"{self.name}: X refused the credentials ({scrub(str(e)).splitlines()[0]})"
+                ) from None
+            except tweepy.HTTPException as e:
+                raise ListenerError(
+                    f"{self.name}: X compliance check failed: {scrub(str(e)).splitlines()[0]}"
+                ) from None
+            except Exception as e:
+                raise ListenerError(
+                    f"{self.name}: X API unreachable during compliance check: {type(e).__name__}"
+                ) from None
+            protected_users = {
+                str(u["id"])
+                for u in (response.get("includes") or {}).get("users", [])
+                if u.get("protected")
+            }
+            alive = set()
+            for tweet in response.get("data") or []:
+                if str(tweet.get("author_id")) in protected_users:
+                    removals.append(Removal(f"x:{tweet['id']}", "author is protected"))
+                alive.add(str(tweet["id"]))
+            reasons = {}
+            for error in response.get("errors") or []:
+                resource = str(error.get("resource_id") or error.get("value") or "")
+                kind = str(error.get("type", ""))
+                reasons[resource] = "author is protected" if "not-authorized" in kind else "deleted"
+            for tweet_id in chunk:
+                if tweet_id not in alive:
+                    removals.append(Removal(f"x:{tweet_id}", reasons.get(tweet_id, "deleted")))
+        return removals
+
+
+def _json_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -178,6 +178,35 @@ class StoreContract:
         )
         assert [p.id for p in store.batch_posts("r1:x")] == ["x:40"]
 
+    def test_store_remove_posts_everywhere_with_audit(self, store: Store) -> None:
+        posts = [make_post(f"refund {i}", post_id=f"x:6{i}") for i in range(3)]
+        store.upsert_posts(posts)
+        store.upsert_enrichments([enrichment_for(p.id) for p in posts])
+        store.index([(p.id, p.text) for p in posts])
+        store.upsert_decisions([decision_for(p.id) for p in posts])
+        assert (
+            store.remove_posts(
+                [("x:60", "deleted"), ("x:61", "author is protected")], source="x_live"
+            )
+            == 2
+        )
+        assert store.remove_posts([("x:60", "deleted")], source="x_live") == 0
+        assert [p.id for p in (store.get_post("x:60"), store.get_post("x:62")) if p] == ["x:62"]
+        assert store.get_enrichment("x:61") is None
+        assert [h.post.id for h in store.search("refund")] == ["x:62"]
+        assert [i.post.id for i in store.queue_items()] == ["x:62"]
+        assert {(r["post_id"], r["reason"], r["source"]) for r in store.removals()} == {
+            ("x:60", "deleted", "x_live"),
+            ("x:61", "author is protected", "x_live"),
+        }
+
+    def test_store_post_ids_page_by_network(self, store: Store) -> None:
+        store.upsert_posts([make_post("a", post_id=f"x:{i}") for i in (7, 8, 9)])
+        store.upsert_posts([make_post("b", post_id="reddit:t3_a", source="reddit")])
+        assert store.post_ids(source="x", limit=2) == ["x:7", "x:8"]
+        assert store.post_ids(source="x", after="x:8") == ["x:9"]
+        assert store.post_ids(source="reddit") == ["reddit:t3_a"]
+
     def test_store_create_schema_is_idempotent(self, store: Store) -> None:
         store.upsert_posts([make_post("keep me", post_id="x:50")])
         store.create_schema()

@@ -26,25 +26,33 @@ def dagbag():
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert "social_listening" in dagbag.dags
+    assert {"social_listening", "social_compliance"} <= set(dagbag.dags)
 
 
-def test_dag_wires_the_pipeline_steps(dagbag) -> None:
+def test_dag_wires_one_lane_per_listener_type(dagbag) -> None:
     dag = dagbag.dags["social_listening"]
-    assert set(dag.task_ids) == {
+    for kind, pool in (("replay", "default_pool"), ("x", "x_api"), ("reddit", "reddit_api")):
+        assert dag.get_task(f"collect_{kind}").pool == pool
+        assert dag.get_task(f"collect_{kind}").upstream_task_ids == {"start", f"{kind}_sources"}
+        assert dag.get_task(f"classify_{kind}").upstream_task_ids == {f"collect_{kind}"}
+        assert dag.get_task(f"store_and_index_{kind}").upstream_task_ids == {f"classify_{kind}"}
+        assert dag.get_task(f"route_{kind}").upstream_task_ids == {f"store_and_index_{kind}"}
+    assert dag.get_task("finish").upstream_task_ids == {
         "start",
-        "sources",
-        "collect",
-        "classify",
-        "store_and_index",
-        "route",
-        "finish",
+        "route_replay",
+        "route_x",
+        "route_reddit",
     }
-    assert dag.get_task("classify").upstream_task_ids == {"collect"}
-    assert dag.get_task("store_and_index").upstream_task_ids == {"classify"}
-    assert dag.get_task("route").upstream_task_ids == {"store_and_index"}
     assert all(task.retries == 2 for task in dag.tasks)
     assert dag.max_active_runs == 1 and not dag.catchup
+
+
+def test_compliance_dag_checks_live_sources_in_their_pools(dagbag) -> None:
+    dag = dagbag.dags["social_compliance"]
+    assert {t.task_id: t.pool for t in dag.tasks if t.task_id.startswith("check_")} == {
+        "check_x": "x_api",
+        "check_reddit": "reddit_api",
+    }
 
 
 def test_dag_file_parses_without_heavy_imports() -> None:
@@ -52,6 +60,7 @@ def test_dag_file_parses_without_heavy_imports() -> None:
         f"""
         import runpy, sys
         runpy.run_path({str(DAGS / "social_listening.py")!r})
+        runpy.run_path({str(DAGS / "social_compliance.py")!r})
         heavy = ["torch", "transformers", "spacy", "vaderSentiment", "core.store", "nlp", "listeners"]
         print([m for m in heavy if m in sys.modules])
         """

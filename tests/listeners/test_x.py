@@ -1,0 +1,328 @@
+"""The X listener against a local server that speaks the X API v2 (never the real one)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from listeners.base import ListenerAuthError, ListenerError
+from listeners.x import XListener
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CANARY = "AAAAcanary-bearer-token-7f3e9b1d-do-not-log"
+SEARCH = "/2/tweets/search/recent"
+
+
+def tweet(tweet_id: int, text: str = "@HaldenSupport my order is late") -> dict:
+    return {
+        "id": str(tweet_id),
+        "text": text,
+        "author_id": "42",
+        "created_at": "2026-11-20T09:00:00.000Z",
+        "conversation_id": str(tweet_id),
+        "lang": "en",
+        "public_metrics": {"retweet_count": 0, "reply_count": 1, "like_count": 2, "quote_count": 0},
+    }
+
+
+USERS = [
+    {
+        "id": "42",
+        "username": "ana_b",
+        "name": "Ana",
+        "verified": False,
+        "public_metrics": {"followers_count": 900},
+    }
+]
+
+
+def page(ids: list[int], next_token: str | None = None) -> dict:
+    meta: dict = {"result_count": len(ids)}
+    if ids:
+        meta |= {"newest_id": str(max(ids)), "oldest_id": str(min(ids))}
+    if next_token:
+        meta["next_token"] = next_token
+    return (
+        {"data": [tweet(i) for i in ids], "includes": {"users": USERS}, "meta": meta}
+        if ids
+        else {"meta": meta}
+    )
+
+
+def paged(pages: dict[str | None, dict]):
+    """A handler that serves ``pages`` keyed by the request's next_token."""
+
+    def handler(request: Request) -> Response:
+        body = pages[request.args.get("next_token")]
+        return Response(json.dumps(body), content_type="application/json")
+
+    return handler
+
+
+def make_listener(server: HTTPServer, **options) -> XListener:
+    defaults = {
+        "name": "x_live",
+        "bearer_token": CANARY,
+        "queries": ["Halden"],
+        "base_url": server.url_for("").rstrip("/"),
+        "timeout": (1.0, 0.5),
+        "backoff": 0,
+        "clock": lambda: NOW,
+    }
+    return XListener(**(defaults | options))
+
+
+def test_x_pages_through_results_and_keeps_includes(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(
+        paged({None: page([105, 104, 103], "p2"), "p2": page([102, 101])})
+    )
+    fetch = make_listener(httpserver).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:105", "x:104", "x:103", "x:102", "x:101"]
+    assert fetch.posts[0].author.handle == "ana_b" and fetch.posts[0].author.followers == 900
+    assert fetch.cursor["streams"] == {"search:Halden -is:retweet": {"since_id": "105"}}
+    assert fetch.cursor["last_success"] == NOW.isoformat()
+
+    first, second = (request for request, _ in httpserver.log)
+    assert first.args["query"] == "Halden -is:retweet"
+    assert first.args["expansions"] == "author_id"
+    assert set(first.args["tweet.fields"].split(",")) >= {
+        "conversation_id",
+        "created_at",
+        "lang",
+        "public_metrics",
+        "referenced_tweets",
+        "in_reply_to_user_id",
+    }
+    assert set(first.args["user.fields"].split(",")) >= {"public_metrics", "verified", "username"}
+    assert "since_id" not in first.args and first.args["start_time"].startswith("2026-11-13T12:01")
+    assert first.headers["Authorization"] == f"Bearer {CANARY}"
+    assert second.args["next_token"] == "p2"
+
+
+def test_x_resumes_from_since_id(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(paged({None: page([110, 109])}))
+    fetch = make_listener(httpserver).fetch(
+        {
+            "streams": {"search:Halden -is:retweet": {"since_id": "108"}},
+            "last_success": (NOW - timedelta(minutes=15)).isoformat(),
+        }
+    )
+    ((request, _),) = httpserver.log
+    assert request.args["since_id"] == "108" and "start_time" not in request.args
+    assert fetch.cursor["streams"]["search:Halden -is:retweet"] == {"since_id": "110"}
+
+
+def test_x_mentions_timeline_of_brand_accounts(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/2/users/777/mentions").respond_with_handler(
+        lambda request: Response(
+            json.dumps(page([301] if "pagination_token" not in request.args else [])),
+            content_type="application/json",
+        )
+    )
+    fetch = make_listener(httpserver, queries=[], accounts=["777"]).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:301"]
+    assert fetch.cursor["streams"] == {"mentions:777": {"since_id": "301"}}
+
+
+def test_x_rate_limit_stops_without_sleeping_and_keeps_position(httpserver: HTTPServer) -> None:
+    reset = int((NOW + timedelta(minutes=12)).timestamp())
+    pages = paged({None: page([205, 204], "p2"), "p2": page([203])})
+    limited = []
+
+    def limited_on_page_two(request: Request) -> Response:
+        if request.args.get("next_token") == "p2" and not limited:
+            limited.append(request)
+            return Response("{}", status=429, headers={"x-rate-limit-reset": str(reset)})
+        return pages(request)
+
+    httpserver.expect_request(SEARCH).respond_with_handler(limited_on_page_two)
+    listener = make_listener(httpserver)
+    started = time.monotonic()
+    fetch = listener.fetch({"streams": {"search:Halden -is:retweet": {"since_id": "200"}}})
+    assert time.monotonic() - started < 5  # no 15-minute sleep in a worker
+    assert [p.id for p in fetch.posts] == [
+        "x:205",
+        "x:204",
+    ]  # kept; upserts make a re-read harmless
+    assert fetch.cursor["rate_limited_until"] == datetime.fromtimestamp(reset, tz=UTC).isoformat()
+    assert fetch.cursor["streams"]["search:Halden -is:retweet"] == {
+        "since_id": "200"
+    }  # not advanced
+    assert fetch.cursor["last_success"] is None
+
+    calls = len(httpserver.log)
+    skipped = listener.fetch(fetch.cursor)
+    assert skipped.posts == () and len(httpserver.log) == calls  # waits for the reset, asks nothing
+
+    later = make_listener(httpserver, clock=lambda: NOW + timedelta(minutes=13))
+    resumed = later.fetch(fetch.cursor)
+    assert resumed.cursor["rate_limited_until"] is None
+    assert [p.id for p in resumed.posts] == ["x:205", "x:204", "x:203"]
+    assert resumed.cursor["streams"]["search:Halden -is:retweet"] == {"since_id": "205"}
+    assert httpserver.log[-1][0].args["since_id"] == "200"
+
+
+def test_x_retries_a_503_then_succeeds(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(SEARCH).respond_with_data("busy", status=503)
+    httpserver.expect_request(SEARCH).respond_with_handler(paged({None: page([401])}))
+    fetch = make_listener(httpserver).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:401"]
+    assert [r.status_code for _, r in httpserver.log] == [503, 200]
+
+
+def test_x_gives_up_after_bounded_5xx_retries(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_data("down", status=502)
+    with pytest.raises(
+        ListenerError, match="x_live: X API error on search:Halden -is:retweet: 502"
+    ):
+        make_listener(httpserver, retries=2).fetch(None)
+    assert len(httpserver.log) == 3  # the first try and two retries
+
+
+def test_x_hung_connection_times_out(httpserver: HTTPServer) -> None:
+    release = threading.Event()
+
+    def hang(request: Request) -> Response:
+        release.wait(timeout=5)
+        return Response(json.dumps(page([1])), content_type="application/json")
+
+    httpserver.expect_request(SEARCH).respond_with_handler(hang)
+    started = time.monotonic()
+    with pytest.raises(ListenerError, match="X API unreachable on search:Halden -is:retweet"):
+        make_listener(httpserver, timeout=(1.0, 0.3), retries=1).fetch(None)
+    assert time.monotonic() - started < 4
+    # Let the server finish the abandoned requests so they do not spill into the next test.
+    release.set()
+    deadline = time.monotonic() + 5
+    while len(httpserver.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(httpserver.log) == 2  # the first try and one retry
+
+
+def test_x_invalid_token_fails_fast_without_retries(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_json(
+        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+        status=401,
+    )
+    with pytest.raises(ListenerAuthError, match="X refused the credentials") as caught:
+        make_listener(httpserver).fetch(None)
+    assert len(httpserver.log) == 1
+    assert CANARY not in str(caught.value)
+
+
+def test_x_gap_when_last_success_is_older_than_the_search_window(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(paged({None: page([501])}))
+    stale = {
+        "streams": {"search:Halden -is:retweet": {"since_id": "10"}},
+        "last_success": (NOW - timedelta(days=9)).isoformat(),
+    }
+    fetch = make_listener(httpserver).fetch(stale)
+    (gap,) = fetch.cursor["gaps"]
+    assert gap["from"] == (NOW - timedelta(days=9)).isoformat()
+    assert gap["reason"] == "last collection is older than X's 7-day search window"
+    ((request, _),) = httpserver.log
+    assert "since_id" not in request.args  # X rejects a since_id older than the window
+
+
+def test_x_gap_when_results_exceed_the_page_limit(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(
+        paged({None: page([9, 8], "p2"), "p2": page([7], "p3")})
+    )
+    fetch = make_listener(httpserver, max_pages=2).fetch(None)
+    assert len(fetch.posts) == 3
+    assert "more than 2 pages" in fetch.cursor["gaps"][0]["reason"]
+
+
+def test_x_bad_tweet_goes_to_dead_letters(httpserver: HTTPServer) -> None:
+    body = page([601, 602])
+    del body["data"][1]["created_at"]
+    httpserver.expect_request(SEARCH).respond_with_json(body)
+    fetch = make_listener(httpserver).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:601"]
+    (letter,) = fetch.dead_letters
+    assert letter.location == "search:Halden -is:retweet page 1 item 1"
+    assert "missing required field 'created_at'" in letter.error
+
+
+def test_x_compliance_finds_deleted_and_protected(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/2/tweets").respond_with_json(
+        {
+            "data": [
+                {"id": "1", "author_id": "42", "text": "still here"},
+                {"id": "4", "author_id": "99", "text": "locked"},
+            ],
+            "includes": {
+                "users": [{"id": "42", "protected": False}, {"id": "99", "protected": True}]
+            },
+            "errors": [
+                {
+                    "resource_id": "2",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    "title": "Not Found Error",
+                },
+                {
+                    "resource_id": "3",
+                    "type": "https://api.twitter.com/2/problems/not-authorized-for-resource",
+                    "title": "Authorization Error",
+                },
+            ],
+        }
+    )
+    removals = make_listener(httpserver).check(["x:1", "x:2", "x:3", "x:4", "x:5", "reddit:t3_x"])
+    assert sorted(removals) == [
+        ("x:2", "deleted"),
+        ("x:3", "author is protected"),
+        ("x:4", "author is protected"),
+        ("x:5", "deleted"),
+    ]
+    ((request, _),) = httpserver.log
+    assert request.args["ids"] == "1,2,3,4,5"
+
+
+def test_x_compliance_batches_ids_by_100(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/2/tweets").respond_with_handler(
+        lambda request: Response(
+            json.dumps(
+                {"data": [{"id": i, "author_id": "42"} for i in request.args["ids"].split(",")]}
+            ),
+            content_type="application/json",
+        )
+    )
+    assert make_listener(httpserver).check([f"x:{i}" for i in range(1, 251)]) == []
+    assert [len(r.args["ids"].split(",")) for r, _ in httpserver.log] == [100, 100, 50]
+
+
+def test_x_canary_token_never_reaches_logs_errors_or_cursor(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("tweepy").setLevel(logging.DEBUG)
+    httpserver.expect_oneshot_request(SEARCH).respond_with_data("busy", status=503)
+    httpserver.expect_request(SEARCH).respond_with_handler(
+        paged({None: page([701], "p2"), "p2": page([700])})
+    )
+    listener = make_listener(httpserver)
+    fetch = listener.fetch(None)
+    httpserver.clear()
+    httpserver.expect_request(SEARCH).respond_with_data("no", status=401)
+    with pytest.raises(ListenerAuthError) as caught:
+        listener.fetch(None)
+
+    assert "Making API request" in caplog.text  # tweepy did log its request headers at DEBUG
+    assert "Bearer ***" in caplog.text
+    for text in (
+        caplog.text,
+        str(caught.value),
+        repr(listener),
+        json.dumps(fetch.cursor),
+        repr(fetch),
+    ):
+        assert CANARY not in text
