@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from core import metrics
 from core.config import Config, load_config
 from core.store import Store
 
@@ -84,6 +85,12 @@ def collect(
         posts=fetch.posts,
         pending_cursor=fetch.cursor,
         counts=counts,
+    )
+    metrics.record_collection(
+        source_name,
+        fetched=counts["fetched"],
+        new_gaps=counts["new_gaps"],
+        rate_limited=bool(counts["rate_limited"]),
     )
     log.info(
         "collected %d posts from %s (%d bad records, %d new in the dead-letter table)",

@@ -176,3 +176,54 @@ def test_cli_sources_shows_cursor_last_success_and_gaps(
     assert main(["--config", str(x_config), "sources", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["name"] == "x_live" and len(row["gaps"]) == 1
+
+
+class RecordingStats:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, dict]] = []
+
+    def incr(self, name: str, count: int = 1, tags: dict | None = None) -> None:
+        self.calls.append((name, count, tags or {}))
+
+
+def test_live_x_gap_is_counted_as_a_metric(
+    x_config: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import metrics
+
+    serve_search(httpserver, TWEETS)
+    stats = RecordingStats()
+    monkeypatch.setattr(metrics, "_stats", lambda: stats)
+    config = load_config(x_config)
+    store = pipeline.open_store(config)
+    store.set_cursor(
+        "x_live", {"streams": {}, "last_success": "2026-10-01T00:00:00+00:00", "gaps": []}
+    )
+    batch = pipeline.collect(config, "x_live", pipeline.start_run(config))
+    assert batch["new_gaps"] == 1
+    assert ("earshot.coverage_gaps", 1, {"source": "x_live"}) in stats.calls
+    assert ("earshot.posts_fetched", 3, {"source": "x_live"}) in stats.calls
+
+
+def test_credentials_come_from_airflow_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    from listeners.reddit import reddit_credentials
+    from listeners.x import x_bearer_token
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_X_DEFAULT",
+        json.dumps({"conn_type": "generic", "password": "from-connection"}),
+    )
+    monkeypatch.setenv("EARSHOT_X_BEARER_TOKEN", "from-environment")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REDDIT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "generic",
+                "login": "cid",
+                "password": "secret",
+                "extra": {"user_agent": "earshot-test/1"},
+            }
+        ),
+    )
+    assert x_bearer_token() == "from-connection"
+    assert reddit_credentials() == ("cid", "secret", "earshot-test/1")
