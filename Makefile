@@ -9,12 +9,16 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export EARSHOT_CONFIG ?= $(CURDIR)/earshot.yaml
 
-.PHONY: run test check lint format typecheck bench lock clean help
+MODELS := var/models/MODEL_CARD.md
+
+.PHONY: run test check lint format typecheck bench models lock clean help
 
 help:
 	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
 	@echo "make test    the whole test suite"
 	@echo "make check   ruff (format + lint), mypy and the tests"
+	@echo "make bench   classifier throughput and peak memory per tier"
+	@echo "make models  retrain the classifier heads"
 	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -31,15 +35,27 @@ $(AIRFLOW_HOME)/airflow.db: | $(STAMP)
 	@$(BIN)/airflow pools set x_api 1 "X API: one collector at a time" >> $(AIRFLOW_HOME)/db-migrate.log 2>&1
 	@$(BIN)/airflow pools set reddit_api 1 "Reddit API: one collector at a time" >> $(AIRFLOW_HOME)/db-migrate.log 2>&1
 
-run: $(STAMP) $(AIRFLOW_HOME)/airflow.db
+# The classifier heads and the distilled static encoder are built here, from data in the
+# repository, the first time (about a minute); `make models` rebuilds them.
+$(MODELS): $(STAMP) nlp/data/examples.yaml config/intents.yaml samples/labels.csv
+	@echo "training the classifier heads (first time: about a minute)"
+	@$(BIN)/earshot train
+
+models: $(STAMP)
+	@$(BIN)/earshot train
+
+run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
 	@echo "running Airflow DAG social_listening (task log: $(AIRFLOW_HOME)/last-run.log)"
 	@$(BIN)/airflow dags test social_listening > $(AIRFLOW_HOME)/last-run.log 2>&1 \
 		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }
 	@grep -h "bad record sent to the dead-letter table" $(AIRFLOW_HOME)/last-run.log | sed 's/.*dead-letter table: /  bad record: /; s/ *\[listeners.*//' || true
 	@$(BIN)/earshot report
 
-test: $(STAMP)
+test: $(STAMP) $(MODELS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) $(MODELS)
+	$(BIN)/python -m nlp.bench
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -144,6 +144,52 @@ def cmd_compliance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from nlp.train_all import train_models
+
+    config = load_config(args.config)
+    tiers = ["m2v", "minilm"] if args.tier == "all" else [args.tier]
+    written = train_models(config, tiers=tiers, progress=_progress)
+    print(f"wrote {len(written)} files to {config.models_dir}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from core.models import INTENTS, SENTIMENTS
+    from core.pipeline import open_store
+
+    allowed = INTENTS if args.task == "intent" else SENTIMENTS
+    if args.label not in allowed:
+        print(
+            f"error: {args.label!r} is not a {args.task} label ({', '.join(allowed)})",
+            file=sys.stderr,
+        )
+        return 2
+    open_store(load_config(args.config)).add_feedback(args.post_id, args.task, args.label)
+    print(
+        f"{args.post_id}: {args.task} corrected to {args.label!r}; used by the next `earshot train`"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from nlp.eval_cli import evaluate_file
+
+    report = evaluate_file(
+        load_config(args.config),
+        task=args.task,
+        path=Path(args.data),
+        label_column=args.label_column,
+        text_column=args.text_column,
+        label_map=Path(args.label_map) if args.label_map else None,
+        where=args.where,
+        classifier=args.classifier,
+        progress=_progress,
+    )
+    print(report)
+    return 0
+
+
 def cmd_classifiers(args: argparse.Namespace) -> int:
     from nlp import available_classifiers
 
@@ -315,6 +361,30 @@ def build_parser() -> argparse.ArgumentParser:
     comply = sub.add_parser("compliance", help="remove stored posts deleted at the source")
     comply.add_argument("--source", action="append", help="only this source (repeatable)")
     comply.set_defaults(func=cmd_compliance)
+
+    train = sub.add_parser("train", help="train the classifier heads (and distill the encoder)")
+    train.add_argument("--tier", choices=["m2v", "minilm", "all"], default="all")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="score a classifier on a labelled CSV or JSONL file")
+    evaluate.add_argument(
+        "--task", required=True, choices=["sentiment", "intent", "private", "pii"]
+    )
+    evaluate.add_argument("--data", required=True, help="CSV or JSONL with text and labels")
+    evaluate.add_argument("--label-column", default="label")
+    evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--label-map", help="YAML mapping of our label to a list of theirs")
+    evaluate.add_argument(
+        "--where", action="append", default=[], help="only rows with COLUMN=VALUE"
+    )
+    evaluate.add_argument("--classifier", help="registered name (default: the configured one)")
+    evaluate.set_defaults(func=cmd_eval)
+
+    fb = sub.add_parser("feedback", help="correct a post's label (training data for next time)")
+    fb.add_argument("post_id")
+    fb.add_argument("--task", required=True, choices=["sentiment", "intent"])
+    fb.add_argument("--label", required=True)
+    fb.set_defaults(func=cmd_feedback)
 
     sub.add_parser("classifiers", help="registered classifiers (* = configured)").set_defaults(
         func=cmd_classifiers

@@ -41,6 +41,7 @@ class Config:
     routing_path: Path
     intents_path: Path
     pii_patterns: dict[str, str]
+    models_dir: Path
     raw: dict[str, Any]
 
     @property
@@ -120,5 +121,6 @@ def load_config(path: str | Path | None = None) -> Config:
         routing_path=base / _require(data, "routing", config_path, str),
         intents_path=base / _require(data, "intents", config_path, str),
         pii_patterns={str(k): str(v) for k, v in (data.get("pii_patterns") or {}).items()},
+        models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
         raw=data,
     )

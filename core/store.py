@@ -163,6 +163,16 @@ removals_table = Table(
     Column("removed_at", UTCDateTime, nullable=False),
 )
 
+feedback_table = Table(
+    "feedback",
+    metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("task", String(16), primary_key=True),
+    Column("label", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 runs_table = Table(
     "runs",
     metadata,
@@ -558,6 +568,29 @@ class Store:
             return {
                 r.source: (dict(r.value), r.updated_at) for r in conn.execute(select(cursors_table))
             }
+
+    # -- feedback (agent corrections) -----------------------------------------------------
+    def add_feedback(self, post_id: str, task: str, label: str) -> None:
+        """Record an agent's correction of a label; the next `earshot train` learns from it."""
+        post = self.get_post(post_id)
+        if post is None:
+            raise StoreError(f"no stored post {post_id!r} to correct")
+        row = {
+            "post_id": post_id,
+            "task": task,
+            "label": label,
+            "text": post.text,
+            "created_at": _now(),
+        }
+        with self.engine.begin() as conn:
+            self._upsert(conn, feedback_table, [row], ["post_id", "task"])
+
+    def feedback(self, task: str) -> list[tuple[str, str]]:
+        stmt = select(feedback_table.c.text, feedback_table.c.label).where(
+            feedback_table.c.task == task
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt.order_by(feedback_table.c.post_id))]
 
     # -- dead letters ---------------------------------------------------------------------
     def add_dead_letters(

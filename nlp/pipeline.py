@@ -90,16 +90,17 @@ def _as(kind: type, value: Any) -> Any:
 
 def build_pipeline(config: Config) -> ClassifierPipeline:
     """Instantiate the classifiers named in the configuration (models load on first use)."""
-    options: dict[str, dict[str, Any]] = {
-        "intent": {"lexicon_path": config.intents_path},
-        "pii": {"patterns": config.pii_patterns},
+    available = {
+        "lexicon_path": config.intents_path,
+        "patterns": config.pii_patterns,
+        "models_dir": config.models_dir,
     }
     classifiers = {}
     for task in TASKS:
         name = config.classifiers.get(task)
         if name is None:
             raise ValueError(f"{config.path}: no classifier configured for task {task!r}")
-        classifier = get_classifier(name, **options.get(task, {}))
+        classifier = get_classifier(name, **available)
         if task not in classifier.assigns:
             raise ValueError(f"{config.path}: classifier {name!r} does not assign {task!r}")
         classifiers[task] = classifier

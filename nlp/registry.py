@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -54,7 +55,11 @@ def register_classifier(
 
 
 def _load_builtins() -> None:
-    import nlp.rules  # noqa: F401  (registers the built-in classifiers)
+    # Importing each module registers its classifiers.
+    import nlp.language
+    import nlp.pii
+    import nlp.rules
+    import nlp.trained  # noqa: F401
 
 
 def available_classifiers() -> dict[str, tuple[str, ...]]:
@@ -68,4 +73,7 @@ def get_classifier(name: str, **options: Any) -> Classifier:
         raise UnknownClassifierError(
             f"no classifier registered as {name!r}; available: {', '.join(sorted(_REGISTRY))}"
         )
-    return _REGISTRY[name][0](**options)
+    cls = _REGISTRY[name][0]
+    # Pass each classifier the options its __init__ takes, out of those the caller offers.
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{k: v for k, v in options.items() if k in accepted})

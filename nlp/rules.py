@@ -52,10 +52,16 @@ class VaderSentiment(Classifier):
 # -- PII and identifiers -------------------------------------------------------------------
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Card numbers as people write them: 13-19 digits in one run, in groups of four, or grouped
+# 4-6-5 (American Express). Never right after "+" (that is a phone number).
+CARD = re.compile(
+    r"(?<![\d+-])"
+    r"(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{3,5})"
+    r"(?![\d-])"
+)
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,6}){1,4}(?![\w])"
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,8}){1,4}(?![\w])"
     r"|(?<![\w+])\+?\d{10,14}(?!\w)"
 )
 _SEP = r"\s*[:#]?\s*#?\s*"  # "order no: #123", "order #123", "order 123"

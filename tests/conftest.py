@@ -17,6 +17,21 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
+# Tests use the heads `make test` builds (var/models), whatever EARSHOT_HOME a test picks.
+os.environ.setdefault("EARSHOT_MODELS", str(ROOT / "var" / "models"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trained_models() -> Path:
+    """The classifier heads: built once if missing (as `make models` would)."""
+    from core.config import load_config
+
+    config = load_config(ROOT / "earshot.yaml")
+    if not (config.models_dir / "MODEL_CARD.md").is_file():
+        from nlp.train_all import train_models
+
+        train_models(config, progress=lambda message: None)
+    return config.models_dir
 
 
 def sample_labels() -> dict[str, dict[str, str]]:

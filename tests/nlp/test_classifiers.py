@@ -25,13 +25,22 @@ EDGE_TEXTS = [
     "\x00\x01 control chars",
 ]
 OPTIONS = {
-    "intent.keywords.v1": {"lexicon_path": ROOT / "config" / "intents.yaml"},
+    "lexicon_path": ROOT / "config" / "intents.yaml",
+    "models_dir": load_config(ROOT / "earshot.yaml").models_dir,
+}
+RULES = {
+    "language": "language.stopwords.v1",
+    "spam": "spam.rules.v1",
+    "sentiment": "sentiment.vader.v1",
+    "pii": "pii.regex.v1",
+    "intent": "intent.keywords.v1",
+    "private": "private.rules.v1",
 }
 
 
 @pytest.fixture(params=sorted(available_classifiers()))
 def classifier(request: pytest.FixtureRequest):
-    return get_classifier(request.param, **OPTIONS.get(request.param, {}))
+    return get_classifier(request.param, **OPTIONS)
 
 
 def prior_for(n: int) -> list[dict]:
@@ -74,6 +83,15 @@ def test_classifier_empty_batch_gives_empty_result(classifier) -> None:
 
 @pytest.fixture(scope="module")
 def pipeline() -> ClassifierPipeline:
+    """The first, rule-based classifiers: their behaviour is spelled out in rules."""
+    return ClassifierPipeline(
+        {task: get_classifier(name, **OPTIONS) for task, name in RULES.items()}
+    )
+
+
+@pytest.fixture(scope="module")
+def configured() -> ClassifierPipeline:
+    """What earshot.yaml configures (the trained fast tier)."""
     return build_pipeline(load_config(ROOT / "earshot.yaml"))
 
 
@@ -82,13 +100,14 @@ def classify(pipeline: ClassifierPipeline, *texts: str):
     return pipeline.run(posts)
 
 
-def test_pipeline_result_order_and_ids_follow_input(pipeline: ClassifierPipeline) -> None:
-    results = classify(pipeline, *[f"post number {i}" for i in range(300)])
+def test_pipeline_result_order_and_ids_follow_input(configured: ClassifierPipeline) -> None:
+    results = classify(configured, *[f"post number {i}" for i in range(300)])
     assert [e.post_id for e in results] == [f"x:{i}" for i in range(300)]
 
 
-def test_pipeline_labels_are_from_the_taxonomy(pipeline: ClassifierPipeline) -> None:
-    for e in classify(pipeline, *EDGE_TEXTS):
+@pytest.mark.parametrize("which", ["pipeline", "configured"])
+def test_pipeline_labels_are_from_the_taxonomy(which: str, request: pytest.FixtureRequest) -> None:
+    for e in classify(request.getfixturevalue(which), *EDGE_TEXTS):
         assert e.intent.label in INTENTS
         assert e.sentiment.label in SENTIMENTS
 
@@ -240,7 +259,7 @@ def test_pipeline_rejects_missing_task(tmp_path: Path) -> None:
         ClassifierPipeline(
             {"sentiment": get_classifier("sentiment.vader.v1")}
             | {
-                t: get_classifier(n, **OPTIONS.get(n, {}))
+                t: get_classifier(n, **OPTIONS)
                 for t, n in {
                     "language": "language.stopwords.v1",
                     "spam": "spam.rules.v1",

@@ -1,0 +1,98 @@
+"""`make bench`: posts per second through the whole classifier set, and peak memory, per tier.
+
+Each tier runs in its own process so that peak memory is that tier's alone. Posts are the
+sample corpus, repeated with a counter so no two texts are identical.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+TIERS = {
+    "fast (m2v)": ("sentiment.m2v.v1", "intent.m2v.v1", 20_000),
+    "transformer (minilm)": ("sentiment.minilm.v1", "intent.minilm.v1", 3_000),
+}
+
+
+def run_tier(sentiment: str, intent: str, n: int) -> dict[str, float]:
+    import resource
+
+    from core.config import load_config
+    from core.models import Author, Post
+    from nlp.pipeline import ClassifierPipeline
+    from nlp.registry import get_classifier
+    from nlp.training import sample_examples
+
+    config = load_config()
+    names = {
+        "language": config.classifiers["language"],
+        "spam": config.classifiers["spam"],
+        "sentiment": sentiment,
+        "pii": config.classifiers["pii"],
+        "intent": intent,
+        "private": config.classifiers["private"],
+    }
+    options = {
+        "lexicon_path": config.intents_path,
+        "patterns": config.pii_patterns,
+        "models_dir": config.models_dir,
+    }
+    pipeline = ClassifierPipeline(
+        {task: get_classifier(name, **options) for task, name in names.items()}
+    )
+    texts = [text for text, _ in sample_examples(config.base_dir / "samples")]
+    author = Author(id="bench", handle="bench")
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    posts = [
+        Post(
+            id=f"b:{i}",
+            source="x",
+            url="",
+            author=author,
+            text=f"{texts[i % len(texts)]} #{i}",
+            created_at=now,
+        )
+        for i in range(n)
+    ]
+    pipeline.run(posts[:64])  # load models first: this measures steady-state throughput
+    started = time.perf_counter()
+    for start in range(0, n, 1000):
+        pipeline.run(posts[start : start + 1000])
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "posts": n,
+        "seconds": round(elapsed, 2),
+        "posts_per_second": round(n / elapsed),
+        "peak_mb": round(peak_mb),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) == 4:  # child: one tier
+        print(json.dumps(run_tier(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
+        return
+    print("classifier set: language, spam, sentiment, PII, intent, public-to-private")
+    for label, (sentiment, intent, n) in TIERS.items():
+        print(f"{label}: classifying {n} posts ...", flush=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "nlp.bench", sentiment, intent, str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"  {result['posts_per_second']:>7} posts/s"
+            f"  ({result['posts']} posts in {result['seconds']} s)"
+            f"   peak memory {result['peak_mb']} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

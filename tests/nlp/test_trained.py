@@ -1,0 +1,101 @@
+"""The trained heads, in both tiers, on posts whose labels nobody would argue about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import load_config
+from nlp.registry import get_classifier
+from nlp.training import Example, Head, head_path, template_examples, training_set
+from tests.conftest import ROOT, make_post
+
+MODELS = load_config(ROOT / "earshot.yaml").models_dir
+TIERS = ["m2v", "minilm"]
+
+SENTIMENT = [
+    ("Thank you so much, the support team was brilliant and fixed it in minutes!", "positive"),
+    (
+        "Absolutely furious. Third time my order is late and nobody answers. Worst company ever.",
+        "negative",
+    ),
+    ("What time does your Leeds store open on Saturday?", "neutral"),
+    ("Love my new headphones, best purchase this year ❤️", "positive"),
+    ("Been on hold for an hour, this is a joke", "negative"),
+]
+INTENT = [
+    ("I was charged twice for my subscription this month, I want my money back", "billing"),
+    ("My parcel still hasn't arrived and tracking hasn't moved in a week", "delivery"),
+    ("I can't log in, the password reset email never comes", "account"),
+    ("The app keeps crashing every time I open it", "technical"),
+    ("How do I cancel my membership? Switching to a competitor", "cancel"),
+    (
+        "We run a chain of shops and would like to stock your products, who handles wholesale?",
+        "partnership",
+    ),
+    ("Would be great if the app had a dark mode", "feedback"),
+]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_trained_sentiment_on_clear_posts(tier: str) -> None:
+    classifier = get_classifier(f"sentiment.{tier}.v1", models_dir=MODELS)
+    posts = [make_post(text, post_id=f"x:{i}") for i, (text, _) in enumerate(SENTIMENT)]
+    labels = classifier.predict(posts, [{} for _ in posts])
+    assert [label.label for label in labels] == [expected for _, expected in SENTIMENT]
+    assert all(0.34 < label.score <= 1.0 for label in labels)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_trained_intent_on_clear_posts(tier: str) -> None:
+    classifier = get_classifier(f"intent.{tier}.v1", models_dir=MODELS)
+    posts = [make_post(text, post_id=f"x:{i}") for i, (text, _) in enumerate(INTENT)]
+    labels = classifier.predict(posts, [{} for _ in posts])
+    assert [label.label for label in labels] == [expected for _, expected in INTENT]
+
+
+@pytest.mark.parametrize(
+    ("task", "tier"), [(t, tier) for t in ("sentiment", "intent") for tier in TIERS]
+)
+def test_trained_head_files_are_calibrated_probabilities(task: str, tier: str) -> None:
+    head = Head.load(head_path(MODELS, task, tier))
+    features = np.random.default_rng(0).normal(size=(20, head.coef.shape[1])).astype(np.float32)
+    probabilities = head.predict_proba(features)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert 0.3 <= head.temperature <= 3.0
+    assert head.meta["held_out"]["examples"] > 100
+    assert head.meta["by_origin"].keys() >= {"template", "samples"}
+
+
+def test_model_card_names_data_and_licence() -> None:
+    card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "all-MiniLM-L6-v2 (Apache-2.0)" in card
+    assert "No external data set is used for training" in card
+    for name in ("sentiment.m2v", "sentiment.minilm", "intent.m2v", "intent.minilm"):
+        assert f"| {name} |" in card
+
+
+def test_missing_model_file_says_how_to_build_it(tmp_path: Path) -> None:
+    classifier = get_classifier("intent.m2v.v1", models_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="earshot train"):
+        classifier.predict([make_post("hello")], [{}])
+
+
+def test_templates_expand_over_every_industry() -> None:
+    examples = template_examples("sentiment")
+    industries = {e.origin.split(":")[1] for e in examples}
+    assert len(industries) == 12
+    assert len({e.text for e in examples}) == len(examples)
+    assert not any("{" in e.text for e in examples)
+
+
+def test_feedback_is_part_of_the_next_training_set() -> None:
+    examples = training_set(
+        "intent",
+        intents_path=ROOT / "config" / "intents.yaml",
+        samples_dir=None,
+        feedback=[("my thermostat invoice is wrong", "billing")],
+    )
+    assert Example("my thermostat invoice is wrong", "billing", "feedback") in examples
