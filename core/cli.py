@@ -368,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="score a classifier on a labelled CSV or JSONL file")
     evaluate.add_argument(
-        "--task", required=True, choices=["sentiment", "intent", "private", "pii"]
+        "--task",
+        required=True,
+        choices=["sentiment", "intent", "private", "pii", "language", "spam"],
     )
     evaluate.add_argument("--data", required=True, help="CSV or JSONL with text and labels")
     evaluate.add_argument("--label-column", default="label")

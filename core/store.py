@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from core.models import DeadLetter, Enrichment, Post, RoutingDecision, utc
+from core.redaction import mask_cards_in_bytes
 
 
 class StoreError(RuntimeError):
@@ -601,15 +602,16 @@ class Store:
             return 0
         rows = {}
         for letter in letters:
+            payload = mask_cards_in_bytes(letter.payload)  # not even a broken record keeps one
             digest = hashlib.sha256(
-                b"\0".join([letter.source.encode(), letter.location.encode(), letter.payload])
+                b"\0".join([letter.source.encode(), letter.location.encode(), payload])
             ).hexdigest()
             rows[digest] = {
                 "fingerprint": digest,
                 "source": letter.source,
                 "location": letter.location,
                 "error": letter.error,
-                "payload": letter.payload,
+                "payload": payload,
                 "created_at": _now(),
             }
         with self._conn(conn) as c:

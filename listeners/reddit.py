@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import prawcore
 
 from core.models import Author, DeadLetter, Post, post_id
+from core.redaction import mask_cards
 from listeners.base import (
     Fetch,
     ListenerAuthError,
@@ -82,13 +83,13 @@ def normalize_reddit_thing(thing: dict[str, Any]) -> Post:
             followers=0,
             verified=False,
         ),
-        text=text,
+        text=mask_cards(text),
         created_at=created_at,
         language=None,
         conversation_id=conversation,
         in_reply_to_id=in_reply_to,
         metrics=metrics,
-        title=title,
+        title=None if title is None else mask_cards(title),
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from core.models import Author, DeadLetter, Post, post_id, utc
+from core.redaction import mask_cards
 from listeners.base import (
     Fetch,
     ListenerAuthError,
@@ -68,7 +69,7 @@ def _digits(value: str, field_name: str) -> str:
 def normalize_tweet(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Post:
     """Turn one X API v2 tweet object into a post; raises :class:`RecordError` if malformed."""
     tweet_id = _digits(require(tweet, "id", str), "id")
-    text = check_text(require(tweet, "text", str))
+    text = mask_cards(check_text(require(tweet, "text", str)))
     author_id = _digits(require(tweet, "author_id", str), "author_id")
     created_at = parse_time(require(tweet, "created_at", str), "created_at")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,18 @@ def _clip(texts: Sequence[str]) -> list[str]:
 
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 through transformers: mean pooling over tokens, L2-normalized (what
-    sentence-transformers does for this model)."""
+    sentence-transformers does for this model).
+
+    By default the linear layers run as int8 (PyTorch dynamic quantization): about 3x faster
+    on CPU. Heads must be trained on the same setting they are used with.
+    """
 
     name = "minilm"
 
-    def __init__(self, *, batch_size: int = 64, max_length: int = 128) -> None:
+    def __init__(self, *, batch_size: int = 64, max_length: int = 128, int8: bool = True) -> None:
         self.batch_size = batch_size
         self.max_length = max_length
+        self.int8 = int8
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -49,7 +55,17 @@ class MiniLMEncoder:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         path = minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        if self.int8:
+            # Deprecated in favour of torchao, but present and working in the pinned torch
+            # 2.13.0; a torch upgrade must revisit this (see README, "Classifiers").
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        self._model = model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch

@@ -79,7 +79,7 @@ def evaluate_file(
     predicted: list[Any] = []
     for start in range(0, len(texts), CHUNK):
         posts = _posts(texts[start : start + CHUNK])
-        if classifier and task in ("sentiment", "intent"):
+        if classifier and task in ("sentiment", "intent", "language"):
             chosen = get_classifier(
                 classifier, lexicon_path=config.intents_path, models_dir=config.models_dir
             )
@@ -97,6 +97,10 @@ def evaluate_file(
                 predicted.extend(e.intent.label for e in enrichments)
             elif task == "private":
                 predicted.extend(str(e.private.move_private).lower() for e in enrichments)
+            elif task == "language":
+                predicted.extend(e.language.label for e in enrichments)
+            elif task == "spam":
+                predicted.extend(str(e.is_spam).lower() for e in enrichments)
             else:
                 predicted.extend({s.type for s in e.pii} for e in enrichments)
         if progress and len(texts) > CHUNK:
@@ -104,7 +108,7 @@ def evaluate_file(
 
     name = classifier or config.classifiers[task if task != "private" else "private"]
     header = f"{task} with {name} on {path.name} ({len(texts)} rows)"
-    if task == "private":
+    if task in ("private", "spam"):
         truth = ["true" if t.strip().lower() in TRUE else "false" for t in truth]
         return header + "\n" + scores(truth, predicted, ["true", "false"]).report()
     if task == "pii":

@@ -58,13 +58,17 @@ class LinguaLanguage(Classifier):
         detector = self._load()
         texts = [_letters_only(post.text) for post in posts]
         results = []
-        judged = [t for t in texts if t]
+        plain = [_plainly_english(t) for t in texts]
+        judged = [t for t, easy in zip(texts, plain, strict=True) if t and not easy]
         confidences = iter(
             detector.compute_language_confidence_values_in_parallel(judged) if judged else []
         )
-        for text in texts:
+        for text, easy in zip(texts, plain, strict=True):
             if not text:
                 results.append(Label("und", 0.0, self.name))
+                continue
+            if easy:
+                results.append(Label("en", 0.99, self.name))
                 continue
             ranked = next(confidences)
             top = ranked[0] if ranked else None
@@ -82,3 +86,89 @@ def _letters_only(text: str) -> str:
 
     cleaned = re.sub(r"https?://\S+|www\.\S+|[@#]\w+", " ", text[:1000])
     return cleaned if any(c.isalpha() for c in cleaned) else ""
+
+
+_ENGLISH = frozenset(
+    [
+        "the",
+        "and",
+        "is",
+        "it",
+        "to",
+        "of",
+        "my",
+        "you",
+        "this",
+        "that",
+        "for",
+        "was",
+        "not",
+        "with",
+        "have",
+        "on",
+        "are",
+        "but",
+        "your",
+        "me",
+        "they",
+        "what",
+        "can",
+        "why",
+        "just",
+        "been",
+        "can't",
+        "don't",
+        "it's",
+        "i'm",
+        "still",
+    ]
+)
+_OTHERS = frozenset(
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "que",
+        "de",
+        "y",
+        "en",
+        "es",
+        "mi",
+        "pero",
+        "le",
+        "les",
+        "et",
+        "est",
+        "une",
+        "pour",
+        "pas",
+        "der",
+        "die",
+        "das",
+        "und",
+        "ist",
+        "nicht",
+        "ich",
+        "een",
+        "het",
+        "niet",
+        "il",
+        "di",
+        "che",
+        "non",
+        "ma",
+        "os",
+        "não",
+    ]
+)
+
+
+def _plainly_english(text: str) -> bool:
+    """ASCII text with several English function words and none of other languages' is
+    English: most brand mentions, decided without a model."""
+    if not text.isascii():
+        return False
+    words = text.lower().split()
+    english = sum(w in _ENGLISH for w in words)
+    return english >= 3 and english >= len(words) / 5 and not any(w in _OTHERS for w in words)

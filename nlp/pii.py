@@ -13,6 +13,8 @@ from core.models import PiiSpan, Post
 from nlp.registry import Classifier, register_classifier
 from nlp.rules import DEFAULT_IDENTIFIERS, find_pii
 
+_MAY_NEED_TOKENS = re.compile(r"\w@\w|://|www\.", re.IGNORECASE)
+
 
 @register_classifier("pii.spacy.v1", assigns=("pii",))
 class SpacyPii(Classifier):
@@ -44,10 +46,12 @@ class SpacyPii(Classifier):
         self, posts: Sequence[Post], prior: Sequence[Mapping[str, Any]]
     ) -> list[tuple[PiiSpan, ...]]:
         self._load()
-        results = []
-        for doc in self._nlp.pipe(post.text for post in posts):
-            spans = self._spans(doc)
-            results.append(tuple(spans))
+        results: list[tuple[PiiSpan, ...]] = []
+        for post in posts:
+            if _MAY_NEED_TOKENS.search(post.text):
+                results.append(tuple(self._spans(self._nlp(post.text))))
+            else:  # no email and no link possible: the validated patterns alone decide
+                results.append(tuple(find_pii(post.text, self.identifiers)))
         return results
 
     def _spans(self, doc: Any) -> list[PiiSpan]:

@@ -15,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from core.models import Label, PiiSpan, Post, PrivateDecision
+from core.redaction import CARD, MASKED_CARD, card_digits
 from nlp.registry import Classifier, register_classifier
 
 # -- sentiment -----------------------------------------------------------------------------
@@ -52,13 +54,6 @@ class VaderSentiment(Classifier):
 # -- PII and identifiers -------------------------------------------------------------------
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# Card numbers as people write them: 13-19 digits in one run, in groups of four, or grouped
-# 4-6-5 (American Express). Never right after "+" (that is a phone number).
-CARD = re.compile(
-    r"(?<![\d+-])"
-    r"(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{3,5})"
-    r"(?![\d-])"
-)
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,8}){1,4}(?![\w])"
@@ -96,19 +91,6 @@ _PRECEDENCE = [
 ]
 
 
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum that every payment card number satisfies."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        n = int(char)
-        if i % 2 == 1:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
 def iban_valid(candidate: str) -> bool:
     """ISO 13616 check: move the first four characters to the end, mod 97 must be 1."""
     compact = candidate.replace(" ", "")
@@ -125,9 +107,10 @@ def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiS
     """Every PII or identifier span in ``text``, without overlaps, in text order."""
     candidates: list[PiiSpan] = []
     for match in CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        if card_digits(match.group()):
             candidates.append(PiiSpan("card", match.start(), match.end()))
+    for match in MASKED_CARD.finditer(text):  # masked on the way in; still a card in the post
+        candidates.append(PiiSpan("card", match.start(), match.end()))
     for match in IBAN.finditer(text):
         if iban_valid(match.group()):
             candidates.append(PiiSpan("iban", match.start(), match.end()))
@@ -278,8 +261,12 @@ class RuleSpam(Classifier):
         for key, post in zip(keys, posts, strict=True):
             if len(post.text) >= 20:
                 authors_by_text.setdefault(key, set()).add(post.author.id)
+        campaign = [len(authors_by_text.get(key, ())) >= self.campaign_authors for key in keys]
+        return self._score(posts, campaign)
+
+    def _score(self, posts: Sequence[Post], campaign: Sequence[bool]) -> list[Label]:
         results = []
-        for key, post in zip(keys, posts, strict=True):
+        for in_campaign, post in zip(campaign, posts, strict=True):
             signals = []
             if _SPAM_PHRASES.search(post.text):
                 signals.append(0.45)
@@ -290,7 +277,7 @@ class RuleSpam(Classifier):
                 signals.append(0.3)
             if _THROWAWAY_HANDLE.match(post.author.handle) and post.author.followers < 10:
                 signals.append(0.3)
-            if len(authors_by_text.get(key, ())) >= self.campaign_authors:
+            if in_campaign:
                 signals.append(0.6)
             score = 1.0 - math.prod(1.0 - s for s in signals)
             label = "spam" if score >= self.threshold else "ham"
@@ -412,3 +399,65 @@ class RulePrivate(Classifier):
                 PrivateDecision(bool(reasons), round(score, 4), tuple(reasons), self.name)
             )
         return results
+
+
+def _shingles(text: str, size: int = 3) -> set[str]:
+    words = re.sub(r"https?://\S+|@\w+|[^\w\s]|\d+", " ", text.lower()).split()
+    if len(words) < size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+_SEEDS = np.asarray(
+    [int.from_bytes(hashlib.sha1(f"seed{i}".encode()).digest()[:8], "big") for i in range(32)],
+    dtype=np.uint64,
+)
+
+
+def _minhash(shingles: set[str]) -> list[int]:
+    # Python's str hash is salted per process, which is fine: groups are found within a batch.
+    hashes = np.fromiter((hash(s) & 0xFFFFFFFFFFFFFFFF for s in shingles), dtype=np.uint64)
+    return [int(v) for v in (hashes[None, :] ^ _SEEDS[:, None]).min(axis=1)]
+
+
+def near_duplicate_groups(texts: Sequence[str], *, threshold: float = 0.7) -> list[int]:
+    """Group index of each text: texts whose word 3-gram sets overlap by at least
+    ``threshold`` (Jaccard) share a group. MinHash with banding finds the candidates, so a
+    batch costs about linear time."""
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    sets = [_shingles(t) for t in texts]
+    buckets: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for i, shingles in enumerate(sets):
+        if len(shingles) < 3:
+            continue  # too short to call a copy
+        signature = _minhash(shingles)
+        for band in range(8):
+            buckets.setdefault((band, tuple(signature[band * 4 : band * 4 + 4])), []).append(i)
+    for members in buckets.values():
+        for other in members[1:]:
+            a, b = members[0], other
+            union = len(sets[a] | sets[b])
+            if union and len(sets[a] & sets[b]) / union >= threshold:
+                parent[find(b)] = find(a)
+    return [find(i) for i in range(len(texts))]
+
+
+@register_classifier("spam.rules.v2", assigns=("spam",))
+class NearDuplicateSpam(RuleSpam):
+    """v1's signals, with copy-paste campaigns found by near-duplicate text (MinHash over
+    word 3-grams, Jaccard >= 0.7) posted by several authors in one batch."""
+
+    def predict(self, posts: Sequence[Post], prior: Sequence[Mapping[str, Any]]) -> list[Label]:
+        groups = near_duplicate_groups([post.text[:5000] for post in posts])
+        authors: dict[int, set[str]] = {}
+        for group, post in zip(groups, posts, strict=True):
+            authors.setdefault(group, set()).add(post.author.id)
+        campaign = [len(authors[g]) >= self.campaign_authors for g in groups]
+        return self._score(posts, campaign)

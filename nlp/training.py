@@ -61,8 +61,10 @@ def template_examples(task: str, path: Path = DATA_DIR / "examples.yaml") -> lis
     sections = [(data[task], list(data["industries"]), 1)]
     if task == "intent":
         sections.append((data["intent_finance"], data["finance_industries"], FINANCE_FILLS))
+        sections.append((data["intent_topical_questions"], list(data["industries"]), 1))
     if task == "sentiment":
         sections.append((data["sentiment_extra"], list(data["industries"]), 1))
+        sections.append((data["sentiment_plain"], list(data["industries"]), 1))
     examples = []
     seen: set[str] = set()
     for section, industries, fills in sections:

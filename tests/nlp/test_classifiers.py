@@ -8,9 +8,10 @@ import pytest
 
 from core.config import load_config
 from core.models import INTENTS, SENTIMENTS, Label, PiiSpan, PrivateDecision
+from core.redaction import luhn_valid
 from nlp import available_classifiers, build_pipeline, get_classifier
 from nlp.pipeline import ClassifierPipeline
-from nlp.rules import find_pii, iban_valid, luhn_valid, redact
+from nlp.rules import find_pii, iban_valid, redact
 from tests.conftest import ROOT, make_post
 
 EDGE_TEXTS = [
@@ -273,3 +274,42 @@ def test_pipeline_rejects_missing_task(tmp_path: Path) -> None:
 def test_unknown_classifier_name_lists_available() -> None:
     with pytest.raises(KeyError, match=r"sentiment\.vader\.v1"):
         get_classifier("sentiment.nope.v9")
+
+
+def test_spam_v2_catches_edited_copies_of_a_campaign() -> None:
+    spam = get_classifier("spam.rules.v2")
+    texts = [
+        "Halden is giving away 500 Aura speakers today only, follow and retweet to claim yours now",
+        "Halden is giving away 500 Aura speakers TODAY ONLY!! follow and retweet to claim yours now 🎁",
+        "wow Halden is giving away 500 Aura speakers today only, follow and retweet to claim yours",
+        "My Aura speaker arrived today and the sound is great, setting it up in the kitchen now",
+        "My Aura speaker arrived today and the sound is great, setting it up in the kitchen now",
+    ]
+    posts = [make_post(t, post_id=f"x:{i}", handle=f"acct{i}") for i, t in enumerate(texts)]
+    # Two identical honest posts are not a campaign: it takes three authors.
+    assert [label.label for label in spam.predict(posts, [{} for _ in posts])] == [
+        "spam",
+        "spam",
+        "spam",
+        "ham",
+        "ham",
+    ]
+    v1 = get_classifier("spam.rules.v1")
+    assert [label.label for label in v1.predict(posts, [{} for _ in posts])][:3] != [
+        "spam",
+        "spam",
+        "spam",
+    ]
+
+
+def test_near_duplicate_groups_keep_different_texts_apart() -> None:
+    from nlp.rules import near_duplicate_groups
+
+    groups = near_duplicate_groups(
+        [
+            "the app is down again today for everyone",
+            "the app is down again today for everyone!",
+            "completely different words about a refund request",
+        ]
+    )
+    assert groups[0] == groups[1] != groups[2]

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from core.config import load_config
+from core.redaction import luhn_valid
 from nlp.registry import get_classifier
-from nlp.rules import luhn_valid
 from tests.conftest import ROOT, make_post
 
 FIRST = [
