@@ -10,22 +10,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.models import PiiSpan, Post
-from nlp.registry import Classifier, register_classifier
-from nlp.rules import DEFAULT_IDENTIFIERS, find_pii
+from nlp.registry import register_classifier
+from nlp.rules import RegexPii, find_pii
 
 _MAY_NEED_TOKENS = re.compile(r"\w@\w|://|www\.", re.IGNORECASE)
 
 
 @register_classifier("pii.spacy.v1", assigns=("pii",))
-class SpacyPii(Classifier):
+class SpacyPii(RegexPii):
     """spaCy tokens decide what is an email or a link; validated patterns find the rest."""
 
     def __init__(self, *, patterns: Mapping[str, str] | None = None) -> None:
-        merged = {**DEFAULT_IDENTIFIERS, **(patterns or {})}
-        try:
-            self.identifiers = {kind: re.compile(p) for kind, p in merged.items()}
-        except re.error as e:
-            raise ValueError(f"invalid PII pattern: {e}") from e
+        super().__init__(patterns=patterns)
         self._nlp: Any = None
         self._matcher: Any = None
         self._lock = threading.Lock()
