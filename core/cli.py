@@ -250,10 +250,10 @@ def classify_file(
     Returns ``(rows written, rows with errors)``.
     """
     from core.models import Author, Post
-    from core.pipeline import _pipeline
+    from core.pipeline import classifier_pipeline
 
     config = load_config(config_path)
-    pipeline = _pipeline(config)
+    pipeline = classifier_pipeline(config)
     written = errors = 0
     pending: list[tuple[int, dict[str, Any] | None, str | None]] = []
     epoch = datetime(1970, 1, 1, tzinfo=UTC)

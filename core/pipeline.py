@@ -37,7 +37,8 @@ def open_store(config: Config) -> Store:
 
 
 @lru_cache(maxsize=4)
-def _pipeline(config: Config) -> Any:
+def classifier_pipeline(config: Config) -> Any:
+    """The configured classifiers (built once per configuration and process)."""
     from nlp.pipeline import build_pipeline
 
     return build_pipeline(config)
@@ -106,7 +107,7 @@ def classify(config: Config, batch_id: str, progress: Progress | None = None) ->
     """Run the configured classifiers over a staged batch."""
     store = open_store(config)
     posts = store.batch_posts(batch_id)
-    pipeline = _pipeline(config)
+    pipeline = classifier_pipeline(config)
     enrichments = []
     for start in range(0, len(posts), CLASSIFY_CHUNK):
         enrichments.extend(pipeline.run(posts[start : start + CLASSIFY_CHUNK]))

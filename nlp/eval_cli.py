@@ -72,10 +72,10 @@ def evaluate_file(
             raise ValueError(f"{label_map} does not map labels {unknown[:5]}")
         truth = [inverse[t] for t in truth]
 
-    from core.pipeline import _pipeline
+    from core.pipeline import classifier_pipeline
     from nlp.registry import get_classifier
 
-    pipeline = _pipeline(config)
+    pipeline = classifier_pipeline(config)
     predicted: list[Any] = []
     for start in range(0, len(texts), CHUNK):
         posts = _posts(texts[start : start + CHUNK])

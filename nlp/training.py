@@ -139,14 +139,12 @@ def held_out(text: str, share: float = 0.15) -> bool:
 
 
 def vader_features(texts: Sequence[str]) -> np.ndarray:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
+    """VADER's negative, neutral, positive and compound scores for each text."""
     analyzer = _vader()
     rows = []
     for text in texts:
         s = analyzer.polarity_scores(text[:2000])
         rows.append([s["neg"], s["neu"], s["pos"], s["compound"]])
-    assert isinstance(analyzer, SentimentIntensityAnalyzer)
     return np.asarray(rows, dtype=np.float32)
 
 
