@@ -51,7 +51,11 @@ class MiniLMEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        # The weights are known to load cleanly; its load report and bar only add noise.
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         path = minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
