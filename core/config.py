@@ -48,11 +48,6 @@ class Config:
     def base_dir(self) -> Path:
         return self.path.parent
 
-    def resolve(self, relative: str | Path) -> Path:
-        """Resolve a path from the config file against the config file's folder."""
-        path = Path(relative)
-        return path if path.is_absolute() else self.base_dir / path
-
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
             if source.name == name:

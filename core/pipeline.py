@@ -153,9 +153,9 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
     posts = [post for post, _ in items]
     enrichments = [e for _, e in items if e is not None]
     decisions = router.route(posts, enrichments)
-    known = store.existing_queue_ids([d.post_id for d in decisions])
-    routed = store.upsert_decisions(decisions)
-    by_queue = Counter(d.queue for d in decisions if d.post_id not in known)
+    new = store.add_decisions(decisions)
+    routed = len(new)
+    by_queue = Counter(d.queue for d in new)
     store.update_batch(
         batch_id,
         stage="routed",

@@ -40,7 +40,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from core.models import DeadLetter, Enrichment, Post, RoutingDecision, utc
+from core.models import (
+    QUEUE_STATUSES,
+    Author,
+    DeadLetter,
+    Enrichment,
+    Post,
+    RoutingDecision,
+    utc,
+)
 from core.redaction import mask_cards_in_bytes
 
 
@@ -410,21 +418,28 @@ class Store:
     def upsert_decisions(
         self, decisions: Sequence[RoutingDecision], conn: Connection | None = None
     ) -> int:
-        """Record routing decisions; returns how many posts were routed for the first time.
+        """Record routing decisions; returns how many posts were routed for the first time."""
+        return len(self.add_decisions(decisions, conn))
+
+    def add_decisions(
+        self, decisions: Sequence[RoutingDecision], conn: Connection | None = None
+    ) -> list[RoutingDecision]:
+        """Record routing decisions; returns those of posts routed for the first time.
 
         A post already in a queue keeps its decision and status: an agent may have claimed
         it, and re-running a batch must not put it back to ``new``.
         """
+        unique = _last_wins(decisions, key=lambda d: d.post_id)
+        known = self.existing_queue_ids([d.post_id for d in unique])
         now = _now()
         rows = [
             {**d.to_dict(), "decided_at": d.decided_at, "sla_due": d.sla_due}
             | {"status": d.initial_status, "updated_at": now}
-            for d in _last_wins(decisions, key=lambda d: d.post_id)
+            for d in unique
         ]
-        known = self.existing_queue_ids([r["post_id"] for r in rows])
         with self._conn(conn) as c:
             self._upsert(c, queue_items_table, rows, ["post_id"], update=[])
-        return len({r["post_id"] for r in rows} - known)
+        return [d for d in unique if d.post_id not in known]
 
     def existing_queue_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -440,8 +455,6 @@ class Store:
         return found
 
     def set_status(self, post_id: str, status: str) -> None:
-        from core.models import QUEUE_STATUSES
-
         if status not in QUEUE_STATUSES:
             raise StoreError(f"unknown status {status!r}; expected one of {QUEUE_STATUSES}")
         with self.engine.begin() as conn:
@@ -810,8 +823,6 @@ def _post_row(post: Post, now: datetime) -> dict[str, Any]:
 
 
 def _row_post(m: Any) -> Post:
-    from core.models import Author
-
     return Post(
         id=m["id"],
         source=m["source"],

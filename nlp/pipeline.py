@@ -27,9 +27,6 @@ class ClassifierPipeline:
             raise ValueError(f"no classifier configured for tasks: {', '.join(missing)}")
         self.classifiers = dict(classifiers)
 
-    def describe(self) -> dict[str, str]:
-        return {task: c.name for task, c in self.classifiers.items()}
-
     def run(self, posts: Sequence[Post]) -> list[Enrichment]:
         """Classify ``posts``; returns one enrichment per post, in order."""
         if not posts:
