@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -82,8 +83,6 @@ class LinguaLanguage(Classifier):
 
 def _letters_only(text: str) -> str:
     """Drop mentions, links and hashtags: they are names, not language."""
-    import re
-
     cleaned = re.sub(r"https?://\S+|www\.\S+|[@#]\w+", " ", text[:1000])
     return cleaned if any(c.isalpha() for c in cleaned) else ""
 
@@ -121,8 +120,52 @@ _ENGLISH = frozenset(
         "it's",
         "i'm",
         "still",
+        "has",
+        "had",
+        "will",
+        "would",
+        "if",
+        "or",
+        "at",
+        "from",
+        "by",
+        "be",
+        "get",
+        "got",
+        "any",
+        "how",
+        "when",
+        "where",
+        "who",
+        "did",
+        "does",
+        "yet",
+        "again",
+        "since",
+        "after",
+        "every",
+        "about",
+        "there",
+        "their",
+        "our",
+        "we",
+        "so",
+        "very",
+        "thanks",
+        "please",
+        "hasn't",
+        "doesn't",
+        "won't",
+        "isn't",
+        "didn't",
+        "i've",
+        "you're",
+        "that's",
+        "they're",
     ]
 )
+"""English function words. Words that are also common in the other candidate languages
+("a", "in", "no", "die", "de") are left out."""
 _OTHERS = frozenset(
     [
         "el",
@@ -162,13 +205,16 @@ _OTHERS = frozenset(
         "não",
     ]
 )
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 def _plainly_english(text: str) -> bool:
-    """ASCII text with several English function words and none of other languages' is
-    English: most brand mentions, decided without a model."""
-    if not text.isascii():
+    """Text whose letters are all ASCII, with English function words making up a fifth of its
+    words (at least two of them) and no common word of the other candidate languages, is
+    English: most brand mentions, decided without a model. Emoji, digits and signs such as £
+    do not count against it."""
+    if not all(c.isascii() for c in text if c.isalpha()):
         return False
-    words = text.lower().split()
+    words = _WORD.findall(text.lower())
     english = sum(w in _ENGLISH for w in words)
-    return english >= 3 and english >= len(words) / 5 and not any(w in _OTHERS for w in words)
+    return english >= 2 and english >= len(words) / 5 and not any(w in _OTHERS for w in words)

@@ -414,10 +414,17 @@ _SEEDS = np.asarray(
 )
 
 
-def _minhash(shingles: set[str]) -> list[int]:
+def _signatures(sets: Sequence[set[str]]) -> np.ndarray:
+    """MinHash signatures (32 values each) of non-empty shingle sets, for a batch at once."""
     # Python's str hash is salted per process, which is fine: groups are found within a batch.
-    hashes = np.fromiter((hash(s) & 0xFFFFFFFFFFFFFFFF for s in shingles), dtype=np.uint64)
-    return [int(v) for v in (hashes[None, :] ^ _SEEDS[:, None]).min(axis=1)]
+    counts = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    hashes = np.fromiter(
+        (hash(x) & 0xFFFFFFFFFFFFFFFF for s in sets for x in s),
+        dtype=np.uint64,
+        count=int(counts.sum()),
+    )
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return np.minimum.reduceat(hashes[:, None] ^ _SEEDS[None, :], starts, axis=0)
 
 
 def near_duplicate_groups(texts: Sequence[str], *, threshold: float = 0.7) -> list[int]:
@@ -433,13 +440,14 @@ def near_duplicate_groups(texts: Sequence[str], *, threshold: float = 0.7) -> li
         return i
 
     sets = [_shingles(t) for t in texts]
-    buckets: dict[tuple[int, tuple[int, ...]], list[int]] = {}
-    for i, shingles in enumerate(sets):
-        if len(shingles) < 3:
-            continue  # too short to call a copy
-        signature = _minhash(shingles)
-        for band in range(8):
-            buckets.setdefault((band, tuple(signature[band * 4 : band * 4 + 4])), []).append(i)
+    candidates = [i for i, shingles in enumerate(sets) if len(shingles) >= 3]  # shorter: no copy
+    buckets: dict[tuple[int, bytes], list[int]] = {}
+    if candidates:
+        signatures = _signatures([sets[i] for i in candidates])
+        for i, signature in zip(candidates, signatures, strict=True):
+            raw = signature.tobytes()  # 8 bands of 4 values, 32 bytes each
+            for band in range(8):
+                buckets.setdefault((band, raw[band * 32 : band * 32 + 32]), []).append(i)
     for members in buckets.values():
         for other in members[1:]:
             a, b = members[0], other

@@ -61,6 +61,15 @@ def train_models(
                 f"  held-out accuracy {held['accuracy']:.3f},"
                 f" macro-F1 {held['macro_f1']:.3f} -> {path}"
             )
+    # The card describes every head in the folder, also those a partial run (--tier) kept.
+    trained = {(head.task, head.tier) for head in heads}
+    heads += [
+        Head.load(head_path(models_dir, task, tier))
+        for tier in TIERS
+        for task in TRAINED_TASKS
+        if (task, tier) not in trained and head_path(models_dir, task, tier).is_file()
+    ]
+    heads.sort(key=lambda head: (TIERS.index(head.tier), TRAINED_TASKS.index(head.task)))
     card = models_dir / "MODEL_CARD.md"
     card.write_text(model_card(heads), encoding="utf-8")
     written.append(card)
@@ -92,17 +101,21 @@ def model_card(heads: Sequence[Head]) -> str:
         "",
         "## Heads",
         "Logistic regression (balanced class weights), temperature-calibrated on a stable 15%",
-        "held-out split, then refit on all data. Sentiment heads also see VADER's four scores.",
+        "held-out split, then refit on all data. Features: the sentence embedding; TF-IDF word",
+        "1-2-grams (both tiers) and character 3-5-grams (`minilm` tier only), with vocabularies",
+        "from the training texts; and, for sentiment, VADER's four scores.",
         "Held-out examples share templates with training examples, so these figures overstate",
         "accuracy on real posts; see `earshot eval` on external data for honest numbers.",
         "",
-        "| head | examples | held-out accuracy | macro-F1 | macro-recall | temperature |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| head | examples | n-gram features | held-out accuracy | macro-F1 | macro-recall"
+        " | temperature |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for head in heads:
         held = head.meta["held_out"]
         lines.append(
-            f"| {head.task}.{head.tier} | {head.meta['examples']} | {held['accuracy']:.3f} |"
+            f"| {head.task}.{head.tier} | {head.meta['examples']}"
+            f" | {head.meta.get('lexical_features', 0)} | {held['accuracy']:.3f} |"
             f" {held['macro_f1']:.3f} | {held['macro_recall']:.3f} | {head.temperature:.2f} |"
         )
     return "\n".join(lines) + "\n"

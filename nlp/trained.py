@@ -18,7 +18,7 @@ import numpy as np
 
 from core.models import Label, Post
 from nlp.registry import Classifier, register_classifier
-from nlp.training import Head, featurize, head_path
+from nlp.training import Head, head_path
 
 STATIC_MODEL_DIR = "m2v-all-MiniLM-L6-v2"
 
@@ -72,7 +72,7 @@ class HeadClassifier(Classifier):
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         encoder = encoder_for(self.tier, self.models_dir)
-        return self.head.predict_proba(featurize(self.task, texts, encoder.encode))
+        return self.head.predict_proba(self.head.features(texts, encoder.encode))
 
     def predict(self, posts: Sequence[Post], prior: Sequence[Mapping[str, Any]]) -> list[Label]:
         if not posts:

@@ -62,6 +62,7 @@ def template_examples(task: str, path: Path = DATA_DIR / "examples.yaml") -> lis
     if task == "intent":
         sections.append((data["intent_finance"], data["finance_industries"], FINANCE_FILLS))
         sections.append((data["intent_topical_questions"], list(data["industries"]), 1))
+        sections.append((data["intent_boundaries"], list(data["industries"]), 1))
     if task == "sentiment":
         sections.append((data["sentiment_extra"], list(data["industries"]), 1))
         sections.append((data["sentiment_plain"], list(data["industries"]), 1))
@@ -164,14 +165,95 @@ FEATURES = {"sentiment": ("embedding", "vader"), "intent": ("embedding",)}
 VADER_WEIGHT = 2.0
 """VADER's four scores are scaled up to count next to a unit-length embedding."""
 
+LEXICAL = {"m2v": ("word",), "minilm": ("word", "char")}
+"""TF-IDF n-gram blocks each tier's heads add to the embedding. Sentence embeddings are led by
+a sentence's shape ("why is my ...?" looks like a question); n-grams carry the words that
+decide the topic ("fee", "pending", "top-up"). The fast tier keeps to word n-grams: character
+n-grams cost about 150 µs a post, most of its budget."""
+ANALYZERS: dict[str, dict[str, Any]] = {
+    "word": {"analyzer": "word", "ngram_range": (1, 2)},
+    "char": {"analyzer": "char_wb", "ngram_range": (3, 5)},
+}
+C_BY_TASK = {"sentiment": 4.0, "intent": 16.0}
+"""Inverse regularization of each task's head, chosen on the stable held-out split."""
+
 
 def featurize(
     task: str, texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]
 ) -> np.ndarray:
+    """The dense features of ``task``: the embedding, and VADER's scores for sentiment."""
     parts = [encode(texts)]
     if "vader" in FEATURES[task]:
         parts.append(vader_features(texts) * VADER_WEIGHT)
     return np.hstack(parts).astype(np.float32)
+
+
+@dataclass
+class Lexical:
+    """TF-IDF blocks (one per analyzer) with vocabularies fitted on the training texts; each
+    block's rows are unit length, like the embedding's."""
+
+    analyzers: tuple[str, ...]
+    vocabularies: list[dict[str, int]]
+    idfs: list[np.ndarray]
+
+    def __post_init__(self) -> None:
+        self._fitted: dict[str, Any] = {}  # analyzer -> vectorizer, built on first use
+
+    @classmethod
+    def fit(cls, analyzers: Sequence[str], texts: Sequence[str]) -> Lexical:
+        vocabularies, idfs = [], []
+        for name in analyzers:
+            vectorizer = _vectorizer(name).fit(texts)
+            vocabularies.append({term: int(i) for term, i in vectorizer.vocabulary_.items()})
+            idfs.append(vectorizer.idf_.astype(np.float32))
+        return cls(tuple(analyzers), vocabularies, idfs)
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.vocabularies)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        from scipy import sparse
+
+        blocks = []
+        for name, vocabulary, idf in zip(self.analyzers, self.vocabularies, self.idfs, strict=True):
+            vectorizer = self._fitted.get(name)
+            if vectorizer is None:
+                vectorizer = _vectorizer(name, vocabulary=vocabulary)
+                vectorizer.idf_ = idf
+                self._fitted[name] = vectorizer
+            blocks.append(vectorizer.transform([text[:MAX_LEXICAL_CHARS] for text in texts]))
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "analyzers": list(self.analyzers),
+            "vocabularies": self.vocabularies,
+            "idfs": [idf.round(5).tolist() for idf in self.idfs],
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Lexical:
+        return cls(
+            tuple(body["analyzers"]),
+            [dict(v) for v in body["vocabularies"]],
+            [np.asarray(idf, dtype=np.float32) for idf in body["idfs"]],
+        )
+
+
+MAX_LEXICAL_CHARS = 2000
+"""Like the encoders, n-grams read at most this much of a post."""
+
+
+def _vectorizer(name: str, **extra: Any) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if name not in ANALYZERS:
+        raise ValueError(f"unknown lexical analyzer {name!r} (known: {', '.join(ANALYZERS)})")
+    return TfidfVectorizer(
+        sublinear_tf=True, min_df=2, dtype=np.float32, **ANALYZERS[name], **extra
+    )
 
 
 @dataclass
@@ -185,9 +267,14 @@ class Head:
     intercept: np.ndarray
     temperature: float
     meta: dict[str, Any]
+    lexical: Lexical | None = None
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        logits = (features @ self.coef.T + self.intercept) / self.temperature
+    def features(self, texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]) -> Any:
+        """The head's input for ``texts``: dense features, then its n-gram blocks (sparse)."""
+        return _features(self.task, texts, encode, self.lexical)
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        logits = np.asarray(features @ self.coef.T + self.intercept) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -201,7 +288,9 @@ class Head:
             "coef": self.coef.round(6).tolist(),
             "intercept": self.intercept.round(6).tolist(),
             "temperature": self.temperature,
-            "features": list(FEATURES[self.task]),
+            "features": list(FEATURES[self.task])
+            + [f"tfidf:{a}" for a in (self.lexical.analyzers if self.lexical else ())],
+            "lexical": self.lexical.to_json() if self.lexical else None,
             "meta": self.meta,
         }
         path.write_text(json.dumps(body), encoding="utf-8")
@@ -219,7 +308,22 @@ class Head:
             intercept=np.asarray(body["intercept"], dtype=np.float32),
             temperature=float(body["temperature"]),
             meta=body.get("meta", {}),
+            lexical=Lexical.from_json(body["lexical"]) if body.get("lexical") else None,
         )
+
+
+def _features(
+    task: str,
+    texts: Sequence[str],
+    encode: Callable[[Sequence[str]], np.ndarray],
+    lexical: Lexical | None,
+) -> Any:
+    dense = featurize(task, texts, encode)
+    if lexical is None:
+        return dense
+    from scipy import sparse
+
+    return sparse.hstack([sparse.csr_matrix(dense), lexical.transform(texts)], format="csr")
 
 
 def head_path(models_dir: Path, task: str, tier: str) -> Path:
@@ -244,7 +348,7 @@ def train_head(
     examples: Sequence[Example],
     encode: Callable[[Sequence[str]], np.ndarray],
     *,
-    c: float = 4.0,
+    c: float | None = None,
 ) -> Head:
     """Fit on the training side of the stable split, calibrate and score on the held-out side,
     then refit on everything."""
@@ -255,16 +359,23 @@ def train_head(
     texts = [e.text for e in examples]
     classes = sorted({e.label for e in examples})
     y = np.asarray([classes.index(e.label) for e in examples])
-    x = featurize(task, texts, encode)
     test = np.asarray([held_out(t) for t in texts])
+    c = C_BY_TASK[task] if c is None else c
+    analyzers = LEXICAL.get(tier, ())
 
+    # Score and calibrate with n-gram vocabularies fitted on the training side only.
+    train_texts = [t for t, held in zip(texts, test, strict=True) if not held]
+    lexical = Lexical.fit(analyzers, train_texts) if analyzers else None
+    x = _features(task, texts, encode, lexical)
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     model.fit(x[~test], y[~test])
-    logits = x[test] @ model.coef_.T + model.intercept_
+    logits = np.asarray(x[test] @ model.coef_.T + model.intercept_)
     temperature = _fit_temperature(logits, y[test])
     predicted = [classes[i] for i in logits.argmax(axis=1)]
     metrics = scores([classes[i] for i in y[test]], predicted, classes)
 
+    lexical = Lexical.fit(analyzers, texts) if analyzers else None
+    x = _features(task, texts, encode, lexical)
     model.fit(x, y)
     meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -273,6 +384,7 @@ def train_head(
         "by_origin": dict(Counter(e.origin.split(":")[0] for e in examples)),
         "held_out": {"examples": int(test.sum()), **metrics.summary()},
         "c": c,
+        "lexical_features": lexical.size if lexical else 0,
     }
     return Head(
         task,
@@ -282,4 +394,5 @@ def train_head(
         model.intercept_.astype(np.float32),
         temperature,
         meta,
+        lexical,
     )

@@ -9,7 +9,16 @@ import pytest
 
 from core.config import load_config
 from nlp.registry import get_classifier
-from nlp.training import Example, Head, head_path, template_examples, training_set
+from nlp.trained import encoder_for
+from nlp.training import (
+    LEXICAL,
+    Example,
+    Head,
+    Lexical,
+    head_path,
+    template_examples,
+    training_set,
+)
 from tests.conftest import ROOT, make_post
 
 MODELS = load_config(ROOT / "earshot.yaml").models_dir
@@ -99,3 +108,35 @@ def test_feedback_is_part_of_the_next_training_set() -> None:
         feedback=[("my thermostat invoice is wrong", "billing")],
     )
     assert Example("my thermostat invoice is wrong", "billing", "feedback") in examples
+
+
+@pytest.mark.parametrize(
+    ("task", "tier"), [(t, tier) for t in ("sentiment", "intent") for tier in TIERS]
+)
+def test_trained_head_carries_its_tier_lexical_features(task: str, tier: str) -> None:
+    head = Head.load(head_path(MODELS, task, tier))
+    assert head.lexical is not None
+    assert head.lexical.analyzers == LEXICAL[tier]
+    assert head.coef.shape[1] == head.features(["x"], encoder_for(tier, MODELS).encode).shape[1]
+
+
+def test_trained_head_file_round_trip_keeps_predictions(tmp_path: Path) -> None:
+    head = Head.load(head_path(MODELS, "intent", "m2v"))
+    encode = encoder_for("m2v", MODELS).encode
+    texts = ["is there a fee for topping up by card?", "my parcel is lost", "", "🙂🙂"]
+    path = tmp_path / "intent.m2v.v1.json"
+    head.save(path)
+    again = Head.load(path)
+    assert np.allclose(
+        head.predict_proba(head.features(texts, encode)),
+        again.predict_proba(again.features(texts, encode)),
+        atol=1e-5,
+    )
+
+
+def test_lexical_features_come_from_training_words_only() -> None:
+    lexical = Lexical.fit(("word", "char"), ["refund my fee", "refund pending", "fee pending"])
+    rows = lexical.transform(["pending refund fee", "zzz qqq", ""]).toarray()
+    assert rows.shape == (3, lexical.size)
+    assert np.allclose(np.linalg.norm(rows[0][: len(lexical.vocabularies[0])]), 1.0)
+    assert not rows[1].any() and not rows[2].any()
