@@ -205,6 +205,7 @@ _OTHERS = frozenset(
         "não",
     ]
 )
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
@@ -213,7 +214,7 @@ def _plainly_english(text: str) -> bool:
     words (at least two of them) and no common word of the other candidate languages, is
     English: most brand mentions, decided without a model. Emoji, digits and signs such as £
     do not count against it."""
-    if not all(c.isascii() for c in text if c.isalpha()):
+    if not text.isascii() and any(c.isalpha() for c in _NON_ASCII.findall(text)):
         return False
     words = _WORD.findall(text.lower())
     english = sum(w in _ENGLISH for w in words)

@@ -106,6 +106,9 @@ def iban_valid(candidate: str) -> bool:
 def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiSpan]:
     """Every PII or identifier span in ``text``, without overlaps, in text order."""
     candidates: list[PiiSpan] = []
+    if "@" not in text and not _DIGIT.search(text):
+        # Cards, IBANs, phones and emails all need a digit or an "@": only identifiers remain.
+        return _choose([s for kind, p in identifiers.items() for s in _spans(kind, p, text)])
     for match in CARD.finditer(text):
         if card_digits(match.group()):
             candidates.append(PiiSpan("card", match.start(), match.end()))
@@ -117,16 +120,26 @@ def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiS
     for match in EMAIL.finditer(text):
         candidates.append(PiiSpan("email", match.start(), match.end()))
     for kind, pattern in identifiers.items():
-        for match in pattern.finditer(text):
-            group = 1 if pattern.groups else 0
-            candidates.append(PiiSpan(kind, match.start(group), match.end(group)))
+        candidates.extend(_spans(kind, pattern, text))
     for match in PHONE.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if 9 <= len(digits) <= 15 and not re.fullmatch(
             r"(19|20)\d\d[ .-]\d{1,2}[ .-]\d{1,2}", match.group()
         ):
             candidates.append(PiiSpan("phone", match.start(), match.end()))
+    return _choose(candidates)
 
+
+_DIGIT = re.compile(r"\d")
+
+
+def _spans(kind: str, pattern: re.Pattern[str], text: str) -> list[PiiSpan]:
+    group = 1 if pattern.groups else 0
+    return [PiiSpan(kind, m.start(group), m.end(group)) for m in pattern.finditer(text)]
+
+
+def _choose(candidates: list[PiiSpan]) -> list[PiiSpan]:
+    """Drop overlaps (the more specific kind wins) and sort by position."""
     rank = {kind: i for i, kind in enumerate(_PRECEDENCE)}
     chosen: list[PiiSpan] = []
     for span in sorted(candidates, key=lambda s: (rank.get(s.type, len(rank)), s.start)):
