@@ -105,10 +105,10 @@ def iban_valid(candidate: str) -> bool:
 
 def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiSpan]:
     """Every PII or identifier span in ``text``, without overlaps, in text order."""
-    candidates: list[PiiSpan] = []
     if "@" not in text and not _DIGIT.search(text):
         # Cards, IBANs, phones and emails all need a digit or an "@": only identifiers remain.
         return _choose([s for kind, p in identifiers.items() for s in _spans(kind, p, text)])
+    candidates: list[PiiSpan] = []
     for match in CARD.finditer(text):
         if card_digits(match.group()):
             candidates.append(PiiSpan("card", match.start(), match.end()))

@@ -216,6 +216,7 @@ class Lexical:
     def transform(self, texts: Sequence[str]) -> Any:
         from scipy import sparse
 
+        clipped = [text[:MAX_LEXICAL_CHARS] for text in texts]
         blocks = []
         for name, vocabulary, idf in zip(self.analyzers, self.vocabularies, self.idfs, strict=True):
             vectorizer = self._fitted.get(name)
@@ -223,7 +224,7 @@ class Lexical:
                 vectorizer = _vectorizer(name, vocabulary=vocabulary)
                 vectorizer.idf_ = idf
                 self._fitted[name] = vectorizer
-            blocks.append(vectorizer.transform([text[:MAX_LEXICAL_CHARS] for text in texts]))
+            blocks.append(vectorizer.transform(clipped))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     def to_json(self) -> dict[str, Any]:
@@ -271,7 +272,7 @@ class Head:
 
     def features(self, texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]) -> Any:
         """The head's input for ``texts``: dense features, then its n-gram blocks (sparse)."""
-        return _features(self.task, texts, encode, self.lexical)
+        return _with_lexical(featurize(self.task, texts, encode), texts, self.lexical)
 
     def predict_proba(self, features: Any) -> np.ndarray:
         logits = np.asarray(features @ self.coef.T + self.intercept) / self.temperature
@@ -312,13 +313,7 @@ class Head:
         )
 
 
-def _features(
-    task: str,
-    texts: Sequence[str],
-    encode: Callable[[Sequence[str]], np.ndarray],
-    lexical: Lexical | None,
-) -> Any:
-    dense = featurize(task, texts, encode)
+def _with_lexical(dense: np.ndarray, texts: Sequence[str], lexical: Lexical | None) -> Any:
     if lexical is None:
         return dense
     from scipy import sparse
@@ -366,7 +361,8 @@ def train_head(
     # Score and calibrate with n-gram vocabularies fitted on the training side only.
     train_texts = [t for t, held in zip(texts, test, strict=True) if not held]
     lexical = Lexical.fit(analyzers, train_texts) if analyzers else None
-    x = _features(task, texts, encode, lexical)
+    dense = featurize(task, texts, encode)  # encoded once, used for both fits
+    x = _with_lexical(dense, texts, lexical)
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     model.fit(x[~test], y[~test])
     logits = np.asarray(x[test] @ model.coef_.T + model.intercept_)
@@ -375,7 +371,7 @@ def train_head(
     metrics = scores([classes[i] for i in y[test]], predicted, classes)
 
     lexical = Lexical.fit(analyzers, texts) if analyzers else None
-    x = _features(task, texts, encode, lexical)
+    x = _with_lexical(dense, texts, lexical)
     model.fit(x, y)
     meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
