@@ -15,6 +15,29 @@ TIERS = {
     "fast (m2v)": ("sentiment.m2v.v1", "intent.m2v.v1", 20_000),
     "transformer (minilm)": ("sentiment.minilm.v1", "intent.minilm.v1", 3_000),
 }
+# Targets on a 2-core machine: (posts per second at least, peak MB below).
+TARGETS = {"fast (m2v)": (2_000, 1_500), "transformer (minilm)": (150, 2_500)}
+
+
+def machine() -> str:
+    """The CPU the figures were measured on: they move a lot between CPUs (see README)."""
+    import os
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set[str]()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
+    return f"{model}, {os.cpu_count()} cores" + (f", {' '.join(isa)}" if isa else "")
 
 
 def run_tier(sentiment: str, intent: str, n: int) -> dict[str, float]:
@@ -77,6 +100,7 @@ def main() -> None:
     if len(sys.argv) == 4:  # child: one tier
         print(json.dumps(run_tier(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
         return
+    print(f"machine: {machine()}")
     print("classifier set: language, spam, sentiment, PII, intent, public-to-private")
     for label, (sentiment, intent, n) in TIERS.items():
         print(f"{label}: classifying {n} posts ...", flush=True)
@@ -87,10 +111,16 @@ def main() -> None:
             check=True,
         )
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        speed, memory = TARGETS[label]
         print(
             f"  {result['posts_per_second']:>7} posts/s"
             f"  ({result['posts']} posts in {result['seconds']} s)"
             f"   peak memory {result['peak_mb']} MB"
+        )
+        print(
+            f"  target: at least {speed:,} posts/s"
+            f" ({'met' if result['posts_per_second'] >= speed else 'MISSED'}),"
+            f" peak under {memory:,} MB ({'met' if result['peak_mb'] < memory else 'MISSED'})"
         )
 
 

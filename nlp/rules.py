@@ -10,6 +10,7 @@ import hashlib
 import math
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -421,29 +422,43 @@ def _shingles(text: str, size: int = 3) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-_SEEDS = np.asarray(
-    [int.from_bytes(hashlib.sha1(f"seed{i}".encode()).digest()[:8], "big") for i in range(32)],
-    dtype=np.uint64,
-)
+def _seeds(salt: str) -> np.ndarray:
+    return np.asarray(
+        [
+            int.from_bytes(hashlib.sha1(f"{salt}{i}".encode()).digest()[:8], "big")
+            for i in range(_SIGNATURE)
+        ],
+        dtype=np.uint64,
+    )
+
+
+# MinHash: 32 hash functions h(x) = a*x + b (mod 2**64, a odd), banded as 16 bands of 2.
+# A pair at the 0.7 threshold shares a band with probability 1 - (1 - 0.7**2)**16 > 0.99998.
+_SIGNATURE, _BAND = 32, 2
+_MULTIPLIERS = _seeds("multiplier") | np.uint64(1)
+_OFFSETS = _seeds("offset")
 
 
 def _signatures(sets: Sequence[set[str]]) -> np.ndarray:
-    """MinHash signatures (32 values each) of non-empty shingle sets, for a batch at once."""
-    # Python's str hash is salted per process, which is fine: groups are found within a batch.
+    """MinHash signatures (32 values each) of non-empty shingle sets, for a batch at once.
+
+    Shingles are hashed with CRC-32, not Python's ``hash``, which is salted per process: the
+    same posts get the same signatures, and so the same spam labels, on every run."""
     counts = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     hashes = np.fromiter(
-        (hash(x) & 0xFFFFFFFFFFFFFFFF for s in sets for x in s),
+        (zlib.crc32(x.encode()) for s in sets for x in s),
         dtype=np.uint64,
         count=int(counts.sum()),
     )
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return np.minimum.reduceat(hashes[:, None] ^ _SEEDS[None, :], starts, axis=0)
+    permuted = hashes[:, None] * _MULTIPLIERS[None, :] + _OFFSETS[None, :]  # wraps mod 2**64
+    return np.minimum.reduceat(permuted, starts, axis=0)
 
 
 def near_duplicate_groups(texts: Sequence[str], *, threshold: float = 0.7) -> list[int]:
     """Group index of each text: texts whose word 3-gram sets overlap by at least
     ``threshold`` (Jaccard) share a group. MinHash with banding finds the candidates, so a
-    batch costs about linear time."""
+    batch costs about linear time; every candidate pair is checked on its exact Jaccard."""
     parent = list(range(len(texts)))
 
     def find(i: int) -> int:
@@ -452,21 +467,47 @@ def near_duplicate_groups(texts: Sequence[str], *, threshold: float = 0.7) -> li
             i = parent[i]
         return i
 
+    def similar(a: int, b: int) -> bool:
+        union = len(sets[a] | sets[b])
+        return bool(union) and len(sets[a] & sets[b]) / union >= threshold
+
+    def join(members: list[int]) -> None:
+        # Each member of a bucket joins every earlier representative it is similar to, or
+        # becomes one: an unrelated text first in a bucket cannot hide a real pair.
+        representatives: list[int] = []
+        for member in members:
+            matches = [r for r in representatives if similar(r, member)]
+            for match in matches:
+                parent[find(member)] = find(match)
+            if not matches:
+                representatives.append(member)
+
     sets = [_shingles(t) for t in texts]
-    candidates = [i for i, shingles in enumerate(sets) if len(shingles) >= 3]  # shorter: no copy
-    buckets: dict[tuple[int, bytes], list[int]] = {}
-    if candidates:
+    candidates = np.asarray([i for i, shingles in enumerate(sets) if len(shingles) >= 3])
+    if len(candidates) > 1:  # shorter texts are never taken for copies
         signatures = _signatures([sets[i] for i in candidates])
-        for i, signature in zip(candidates, signatures, strict=True):
-            raw = signature.tobytes()  # 8 bands of 4 values, 32 bytes each
-            for band in range(8):
-                buckets.setdefault((band, raw[band * 32 : band * 32 + 32]), []).append(i)
-    for members in buckets.values():
-        for other in members[1:]:
-            a, b = members[0], other
-            union = len(sets[a] | sets[b])
-            if union and len(sets[a] & sets[b]) / union >= threshold:
-                parent[find(b)] = find(a)
+        # Exact copies (same signature) join their first occurrence; the bands then only
+        # need one text per distinct signature.
+        signatures, first, inverse = np.unique(
+            signatures, axis=0, return_index=True, return_inverse=True
+        )
+        for i, j in zip(
+            candidates.tolist(), candidates[first[inverse.ravel()]].tolist(), strict=True
+        ):
+            if i != j and similar(i, j):
+                parent[find(i)] = find(j)
+        candidates = candidates[first]
+        bands = signatures.reshape(len(candidates), _SIGNATURE // _BAND, _BAND)
+        keys = bands[:, :, 0]  # one 64-bit bucket key per band, mixing the band's values
+        for k in range(1, _BAND):
+            keys = keys * np.uint64(0x9E3779B97F4A7C15) ^ bands[:, :, k]
+        for band in range(keys.shape[1]):
+            order = np.argsort(keys[:, band], kind="stable")
+            ordered = keys[order, band]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            ends = np.r_[starts[1:], len(ordered)]
+            for run in np.flatnonzero(ends - starts > 1):  # texts that share this band
+                join(candidates[order[starts[run] : ends[run]]].tolist())
     return [find(i) for i in range(len(texts))]
 
 

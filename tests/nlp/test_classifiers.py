@@ -92,7 +92,7 @@ def pipeline() -> ClassifierPipeline:
 
 @pytest.fixture(scope="module")
 def configured() -> ClassifierPipeline:
-    """What earshot.yaml configures (the trained fast tier)."""
+    """What earshot.yaml configures (the trained transformer tier)."""
     return build_pipeline(load_config(ROOT / "earshot.yaml"))
 
 
@@ -222,6 +222,29 @@ def test_private_reasons_name_what_was_found(pipeline: ClassifierPipeline) -> No
     assert not vent.private.move_private and vent.private.reasons == ()
 
 
+def test_private_follows_the_labelled_samples_not_every_negative_post(
+    configured: ClassifierPipeline,
+) -> None:
+    from nlp.training import sample_examples
+
+    examples = sample_examples(ROOT / "samples")
+    results = classify(configured, *[text for text, _ in examples])
+    pairs = [
+        (row["private"] == "true", e.private.move_private)
+        for (_, row), e in zip(examples, results, strict=True)
+    ]
+    negative_public = [
+        e.private.move_private
+        for (_, row), e in zip(examples, results, strict=True)
+        if row["sentiment"] == "negative" and row["private"] == "false"
+    ]
+    moved = [want for want, got in pairs if got]
+    wanted = [got for want, got in pairs if want]
+    assert len(negative_public) >= 50 and sum(negative_public) <= 0.05 * len(negative_public)
+    assert sum(moved) >= 0.95 * len(moved)  # precision
+    assert sum(wanted) >= 0.95 * len(wanted)  # recall
+
+
 def test_language_detects_scripts_and_stopwords(pipeline: ClassifierPipeline) -> None:
     results = classify(
         pipeline,
@@ -313,3 +336,52 @@ def test_near_duplicate_groups_keep_different_texts_apart() -> None:
         ]
     )
     assert groups[0] == groups[1] != groups[2]
+
+
+def test_near_duplicate_groups_find_every_edited_copy_above_the_threshold() -> None:
+    import random
+
+    from nlp.rules import _shingles, near_duplicate_groups
+
+    rng = random.Random(7)
+    vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=6)) for _ in range(400)]
+    originals = [" ".join(rng.choices(vocabulary, k=40)) for _ in range(300)]
+    copies = []
+    for text in originals:  # one to three words changed, the kind of edit a campaign makes
+        words = text.split()
+        for _ in range(rng.randint(1, 3)):
+            words[rng.randrange(len(words))] = rng.choice(["wow", "free", "now", "omg"])
+        copies.append(" ".join(words))
+    groups = near_duplicate_groups(originals + copies)
+    close = [
+        i
+        for i, (a, b) in enumerate(zip(originals, copies, strict=True))
+        if len(_shingles(a) & _shingles(b)) / len(_shingles(a) | _shingles(b)) >= 0.7
+    ]
+    assert len(close) >= 100  # the set holds many pairs near the threshold
+    assert all(groups[i] == groups[300 + i] for i in close)
+    assert len({groups[i] for i in range(300)}) == 300  # the originals stay apart
+
+
+def test_near_duplicate_signatures_do_not_depend_on_the_process() -> None:
+    # Python salts str hashes per process: spam labels must not change from run to run.
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from nlp.rules import _shingles, _signatures\n"
+        "print(_signatures([_shingles('free speakers for everyone who retweets this now')]))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
