@@ -78,11 +78,45 @@ class HeadClassifier(Classifier):
         if not posts:
             return []
         probs = self.probabilities([post.text for post in posts])
-        best = probs.argmax(axis=1)
+        best = self.choose(probs, prior)
         return [
             Label(self.head.classes[i], round(float(p[i]), 4), self.name)
             for i, p in zip(best, probs, strict=True)
         ]
+
+    def choose(self, probs: np.ndarray, prior: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The label index for each post: the most probable one."""
+        return probs.argmax(axis=1)
+
+
+class IntentHeadClassifier(HeadClassifier):
+    """An intent head that agrees with the sentiment found before it. A negative post is
+    never ``praise`` or ``other``: when the head prefers one of those, the post gets the
+    most probable remaining intent if that has at least :attr:`SPECIFIC` probability, and
+    ``complaint`` (general dissatisfaction) otherwise. The score stays the head's own
+    probability for the label given.
+
+    On the 9,178 negative airline tweets the MiniLM tier then calls 4.6% praise instead of
+    8.9% and 19% other instead of 38% (the rest are tweets the sentiment head misses). With
+    no threshold, weak second guesses sent extra tweets to ``account`` and so private."""
+
+    task = "intent"
+    NOT_WHEN_NEGATIVE: ClassVar[tuple[str, ...]] = ("praise", "other")
+    SPECIFIC: ClassVar[float] = 0.15
+
+    def choose(self, probs: np.ndarray, prior: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        best = super().choose(probs, prior)
+        classes = list(self.head.classes)
+        barred = [i for i, c in enumerate(classes) if c in self.NOT_WHEN_NEGATIVE]
+        for row, done in enumerate(prior):
+            sentiment = done.get("sentiment")
+            if sentiment is None or sentiment.label != "negative" or best[row] not in barred:
+                continue
+            rest = probs[row].copy()
+            rest[barred] = -1.0
+            specific = int(rest.argmax())
+            best[row] = specific if rest[specific] >= self.SPECIFIC else classes.index("complaint")
+        return best
 
 
 @register_classifier("sentiment.m2v.v1", assigns=("sentiment",))
@@ -96,10 +130,10 @@ class MiniLMSentiment(HeadClassifier):
 
 
 @register_classifier("intent.m2v.v1", assigns=("intent",))
-class StaticIntent(HeadClassifier):
-    task, tier = "intent", "m2v"
+class StaticIntent(IntentHeadClassifier):
+    tier = "m2v"
 
 
 @register_classifier("intent.minilm.v1", assigns=("intent",))
-class MiniLMIntent(HeadClassifier):
-    task, tier = "intent", "minilm"
+class MiniLMIntent(IntentHeadClassifier):
+    tier = "minilm"

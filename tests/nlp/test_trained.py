@@ -65,6 +65,47 @@ def test_trained_intent_on_clear_posts(tier: str) -> None:
     assert [label.label for label in labels] == [expected for _, expected in INTENT]
 
 
+@pytest.mark.parametrize("tier", TIERS)
+def test_trained_intent_of_a_negative_post_is_never_praise_or_other(tier: str) -> None:
+    from core.models import Label
+
+    classifier = get_classifier(f"intent.{tier}.v1", models_dir=MODELS)
+    texts = [
+        "Love my new headphones, best purchase this year",
+        "Thank you so much, the support team was brilliant",
+        "Saw your new store on the high street today",
+        "Well that was the worst flight of my life",
+        *[text for text, _ in INTENT],
+    ]
+    posts = [make_post(text, post_id=f"x:{i}") for i, text in enumerate(texts)]
+    negative = [{"sentiment": Label("negative", 0.9, "t")} for _ in posts]
+    neutral = [{"sentiment": Label("neutral", 0.9, "t")} for _ in posts]
+    probabilities = classifier.probabilities(texts)
+    classes = list(classifier.head.classes)
+    barred = [classes.index("praise"), classes.index("other")]
+
+    plain = classifier.predict(posts, neutral)
+    assert [label.label for label in plain] == [classes[i] for i in probabilities.argmax(1)]
+    assert {label.label for label in plain[:3]} & {"praise", "other"}  # the rule has work
+
+    kept = probabilities.copy()
+    kept[:, barred] = -1.0
+    expected = [
+        classes[row.argmax()] if row.max() >= classifier.SPECIFIC else "complaint" for row in kept
+    ]
+    labels = classifier.predict(posts, negative)
+    assert [label.label for label in labels] == [
+        label.label if label.label not in ("praise", "other") else want
+        for label, want in zip(plain, expected, strict=True)
+    ]
+    assert not {label.label for label in labels} & {"praise", "other"}
+    assert labels[3].label == "complaint"
+    # Clear intents that are neither praise nor other keep their label.
+    assert [label.label for label in labels[4:]] == [expected for _, expected in INTENT]
+    for label, row in zip(labels, probabilities, strict=True):
+        assert label.score == round(float(row[classes.index(label.label)]), 4)
+
+
 @pytest.mark.parametrize(
     ("task", "tier"), [(t, tier) for t in ("sentiment", "intent") for tier in TIERS]
 )
