@@ -422,6 +422,11 @@ def _shingles(text: str, size: int = 3) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+# MinHash: 32 hash functions h(x) = a*x + b (mod 2**64, a odd), banded as 16 bands of 2.
+# A pair at the 0.7 threshold shares a band with probability 1 - (1 - 0.7**2)**16 > 0.99998.
+_SIGNATURE, _BAND = 32, 2
+
+
 def _seeds(salt: str) -> np.ndarray:
     return np.asarray(
         [
@@ -432,9 +437,6 @@ def _seeds(salt: str) -> np.ndarray:
     )
 
 
-# MinHash: 32 hash functions h(x) = a*x + b (mod 2**64, a odd), banded as 16 bands of 2.
-# A pair at the 0.7 threshold shares a band with probability 1 - (1 - 0.7**2)**16 > 0.99998.
-_SIGNATURE, _BAND = 32, 2
 _MULTIPLIERS = _seeds("multiplier") | np.uint64(1)
 _OFFSETS = _seeds("offset")
 

@@ -90,13 +90,13 @@ def test_trained_intent_of_a_negative_post_is_never_praise_or_other(tier: str) -
 
     kept = probabilities.copy()
     kept[:, barred] = -1.0
-    expected = [
+    fallback = [
         classes[row.argmax()] if row.max() >= classifier.SPECIFIC else "complaint" for row in kept
     ]
     labels = classifier.predict(posts, negative)
     assert [label.label for label in labels] == [
         label.label if label.label not in ("praise", "other") else want
-        for label, want in zip(plain, expected, strict=True)
+        for label, want in zip(plain, fallback, strict=True)
     ]
     assert not {label.label for label in labels} & {"praise", "other"}
     assert labels[3].label == "complaint"
