@@ -16,7 +16,7 @@ MODELS := var/models/MODEL_CARD.md
 help:
 	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
 	@echo "make test    the whole test suite"
-	@echo "make check   ruff (format + lint), mypy and the tests"
+	@echo "make check   ruff (format + lint), import contracts, mypy and the tests"
 	@echo "make bench   classifier throughput and peak memory per tier"
 	@echo "make models  retrain the classifier heads"
 	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
@@ -45,6 +45,7 @@ models: $(STAMP)
 	@$(BIN)/earshot train
 
 run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
+	@$(BIN)/earshot db upgrade
 	@echo "running Airflow DAG social_listening (task log: $(AIRFLOW_HOME)/last-run.log)"
 	@$(BIN)/airflow dags test social_listening > $(AIRFLOW_HOME)/last-run.log 2>&1 \
 		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }
@@ -60,6 +61,7 @@ bench: $(STAMP) $(MODELS)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

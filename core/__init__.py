@@ -1,13 +1,16 @@
-"""Shared pieces of Earshot: the data model, configuration, storage and the pipeline steps.
+"""Earshot's foundation: the data model, configuration, errors and small shared helpers.
 
-Every other package speaks in the types defined in :mod:`core.models`.
+It imports nothing else of Earshot's; every other package speaks in the types of
+:mod:`core.models` and raises the errors of :mod:`core.errors`.
 """
 
+from core.errors import EarshotError
 from core.models import (
     Author,
     DeadLetter,
     Enrichment,
     Label,
+    PiiResult,
     PiiSpan,
     Post,
     PrivateDecision,
@@ -17,8 +20,10 @@ from core.models import (
 __all__ = [
     "Author",
     "DeadLetter",
+    "EarshotError",
     "Enrichment",
     "Label",
+    "PiiResult",
     "PiiSpan",
     "Post",
     "PrivateDecision",

@@ -1,59 +1,176 @@
-"""Configuration: one YAML file (``earshot.yaml``) naming the sources, classifiers, routing rules
-and store. Environment variables override what differs between machines:
+"""Configuration: one YAML file (``earshot.yaml``) naming the sources, classifiers, routing rules,
+store and search index, checked in full when it is loaded.
 
-- ``EARSHOT_CONFIG``: path of the YAML file (default: ``./earshot.yaml``, else the one beside
-  the installed packages);
-- ``EARSHOT_HOME``: where embedded state lives (default: ``var/`` beside the config file);
-- ``EARSHOT_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in ``EARSHOT_HOME``).
+Environment variables override what differs between machines:
+
+- ``EARSHOT_CONFIG``: path of the YAML file (default: ``./earshot.yaml``, else the bundled one);
+- ``EARSHOT_HOME``: where embedded state lives (default: ``var/`` beside the config file, or
+  ``./var`` for the bundled configuration);
+- ``EARSHOT_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in ``EARSHOT_HOME``);
+- ``EARSHOT_MODELS``: where trained classifier heads live (default: ``EARSHOT_HOME/models``).
+
+An unknown key, a missing one or a value of the wrong type is one :class:`ConfigError` naming
+the file and the key, raised before any work starts.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+from core.errors import ConfigError
+
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+"""The project folder when Earshot runs from a checkout (holds ``earshot.yaml``)."""
+
+BUNDLE_DIR = Path(sysconfig.get_path("data")) / "share" / "earshot"
+"""Where ``pip install`` puts the bundled configuration, rules and sample mentions."""
 
 
-class ConfigError(ValueError):
-    """The configuration is missing, unreadable or inconsistent."""
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    type: str
-    network: str
-    options: dict[str, Any] = field(default_factory=dict)
+class _SourceBase(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class ReplaySourceConfig(_SourceBase):
+    """Replays API-shaped JSONL files (the embedded default)."""
+
+    type: Literal["replay"]
+    network: Literal["x", "reddit"]
+    paths: Annotated[list[str], Field(min_length=1)]
+
+
+class XSourceConfig(_SourceBase):
+    """X API v2: recent search for each query, the mentions timeline of each account."""
+
+    type: Literal["x"]
+    network: Literal["x"] = "x"
+    connection: str = "x_default"
+    queries: list[str] = []
+    accounts: list[str] = []
+    include_retweets: bool = False
+    max_pages: Annotated[int, Field(gt=0)] = 50
+    base_url: str = "https://api.x.com"
+    retries: Annotated[int, Field(ge=0)] = 3
+    backoff: Annotated[float, Field(ge=0)] = 0.5
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _account_ids_as_text(cls, value: Any) -> Any:
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+
+class RedditSourceConfig(_SourceBase):
+    """Reddit through praw: new items of each subreddit, site-wide search for each term."""
+
+    type: Literal["reddit"]
+    network: Literal["reddit"] = "reddit"
+    connection: str = "reddit_default"
+    subreddits: list[str] = []
+    search: list[str] = []
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+
+
+SourceConfig = Annotated[
+    ReplaySourceConfig | XSourceConfig | RedditSourceConfig, Field(discriminator="type")
+]
+
+
+class StoreSettings(_Strict):
+    url: str | None = None
+
+
+class SearchSettings(_Strict):
+    backend: Literal["embedded"] = "embedded"
+
+
+class _File(_Strict):
+    """The shape of ``earshot.yaml``."""
+
+    home: str = "var"
+    store: StoreSettings = StoreSettings()
+    search: SearchSettings = SearchSettings()
+    sources: list[SourceConfig]
+    classifiers: dict[str, str]
+    intents: str
+    routing: str
+    pii_patterns: dict[str, str] = {}
+
+    @field_validator("store", "search", "pii_patterns", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        return {} if value is None else value  # a section left with only comments in it
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Any]) -> list[Any]:
+        names = [s.name for s in sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {duplicates}")
+        return sources
+
+    @field_validator("pii_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for name, pattern in patterns.items():
+            try:
+                compiled = re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"{name}: invalid regular expression ({e})") from None
+            if compiled.groups < 1:
+                raise ValueError(f"{name}: the pattern needs a group around the identifier")
+        return patterns
 
 
 @dataclass(frozen=True, eq=False)
 class Config:
+    """The loaded configuration, with every path resolved."""
+
     path: Path
     home: Path
     database_url: str
-    sources: tuple[SourceConfig, ...]
+    search_backend: str
+    sources: tuple[ReplaySourceConfig | XSourceConfig | RedditSourceConfig, ...]
     classifiers: dict[str, str]
     routing_path: Path
     intents_path: Path
     pii_patterns: dict[str, str]
     models_dir: Path
-    raw: dict[str, Any]
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
 
-    def source(self, name: str) -> SourceConfig:
+    def source(self, name: str) -> ReplaySourceConfig | XSourceConfig | RedditSourceConfig:
         for source in self.sources:
             if source.name == name:
                 return source
         known = ", ".join(s.name for s in self.sources)
         raise ConfigError(f"no source named {name!r} in {self.path} (configured: {known})")
+
+    def source_names(self, *, kind: str | None = None) -> list[str]:
+        """Configured source names, optionally only those of one listener type."""
+        return [s.name for s in self.sources if kind is None or s.type == kind]
+
+
+def bundled_config_path() -> Path | None:
+    """The configuration shipped with Earshot: the checkout's, else the installed bundle's."""
+    for candidate in (SOURCE_ROOT / "earshot.yaml", BUNDLE_DIR / "earshot.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def default_config_path() -> Path:
@@ -63,59 +180,99 @@ def default_config_path() -> Path:
     local = Path.cwd() / "earshot.yaml"
     if local.is_file():
         return local.resolve()
-    return PACKAGE_ROOT / "earshot.yaml"
+    bundled = bundled_config_path()
+    if bundled is None:
+        raise ConfigError(
+            "no configuration: set EARSHOT_CONFIG, run from a folder with an earshot.yaml,"
+            " or reinstall Earshot (its bundled earshot.yaml is missing)"
+        )
+    return bundled
 
 
-def _require(data: dict[str, Any], key: str, path: Path, kind: type) -> Any:
-    if key not in data:
-        raise ConfigError(f"{path}: missing key {key!r}")
-    value = data[key]
-    if not isinstance(value, kind):
-        raise ConfigError(f"{path}: {key!r} must be a {kind.__name__}, got {type(value).__name__}")
-    return value
+def read_yaml(path: Path, *, error: type[ConfigError] = ConfigError) -> Any:
+    """Parse one YAML file, turning every failure into ``error`` (a :class:`ConfigError`)
+    naming the file."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise error(f"configuration file not found: {path}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"cannot read {path}: {e}") from e
+    except yaml.YAMLError as e:
+        raise error(f"{path}: invalid YAML: {e}") from e
+
+
+def validation_message(path: Path, error: ValidationError, data: Any = None) -> str:
+    """One line per problem: ``file: key.path: what is wrong``."""
+    lines = []
+    for problem in error.errors():
+        where = _key_path(problem["loc"], data)
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif problem["type"] == "missing":
+            message = "missing required key"
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {where or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _key_path(loc: tuple[Any, ...], data: Any) -> str:
+    """``sources[0] (x_samples).paths`` from pydantic's location tuple."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            name = node[item].get("name") if isinstance(node, list) and item < len(node) else None
+            name = name if isinstance(name, str) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]" + (f" ({name})" if name else "")]
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        elif item in ("replay", "x", "reddit") and parts and parts[-1].startswith("sources["):
+            continue  # pydantic's discriminator tag: the source type, already implied
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
 
 
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate the configuration file."""
     config_path = Path(path).resolve() if path else default_config_path()
-    try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ConfigError(f"configuration file not found: {config_path}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{config_path}: invalid YAML: {e}") from e
+    data = read_yaml(config_path)
     if not isinstance(data, dict):
         raise ConfigError(f"{config_path}: expected a mapping at the top level")
+    try:
+        parsed = _File.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(validation_message(config_path, e, data)) from None
 
     base = config_path.parent
-    home = Path(os.environ.get("EARSHOT_HOME") or base / data.get("home", "var")).resolve()
-    store = data.get("store") or {}
+    if os.environ.get("EARSHOT_HOME"):
+        home = Path(os.environ["EARSHOT_HOME"])
+    elif config_path.is_relative_to(BUNDLE_DIR):
+        home = Path.cwd() / parsed.home  # never write state into the installation
+    else:
+        home = base / parsed.home
+    home = home.resolve()
     database_url = (
         os.environ.get("EARSHOT_DATABASE_URL")
-        or store.get("url")
+        or parsed.store.url
         or f"sqlite:///{home / 'earshot.db'}"
     )
-
-    sources = []
-    for i, item in enumerate(_require(data, "sources", config_path, list)):
-        if not isinstance(item, dict) or not {"name", "type", "network"} <= item.keys():
-            raise ConfigError(f"{config_path}: sources[{i}] needs name, type and network")
-        options = {k: v for k, v in item.items() if k not in {"name", "type", "network"}}
-        sources.append(SourceConfig(item["name"], item["type"], item["network"], options))
-    names = [s.name for s in sources]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{config_path}: source names must be unique, got {names}")
-
-    classifiers = _require(data, "classifiers", config_path, dict)
+    routing_path = base / parsed.routing
+    intents_path = base / parsed.intents
+    for key, file in (("routing", routing_path), ("intents", intents_path)):
+        if not file.is_file():
+            raise ConfigError(f"{config_path}: {key}: file not found: {file}")
     return Config(
         path=config_path,
         home=home,
         database_url=database_url,
-        sources=tuple(sources),
-        classifiers={str(k): str(v) for k, v in classifiers.items()},
-        routing_path=base / _require(data, "routing", config_path, str),
-        intents_path=base / _require(data, "intents", config_path, str),
-        pii_patterns={str(k): str(v) for k, v in (data.get("pii_patterns") or {}).items()},
+        search_backend=parsed.search.backend,
+        sources=tuple(parsed.sources),
+        classifiers=dict(parsed.classifiers),
+        routing_path=routing_path,
+        intents_path=intents_path,
+        pii_patterns=dict(parsed.pii_patterns),
         models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
-        raw=data,
     )

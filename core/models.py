@@ -1,16 +1,18 @@
 """The data model: a public post, what the classifiers found in it, and where it was routed.
 
 All types are frozen dataclasses. ``to_dict``/``from_dict`` give a JSON-safe form with
-ISO-8601 UTC timestamps, used by the store, XCom-free staging and the CLI.
+ISO-8601 UTC timestamps (:mod:`core.timeutil`), used by staging, the store and the CLI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, ClassVar
 
-Source = Literal["x", "reddit"]
+from core.timeutil import from_iso, to_iso, utc
+
 SOURCES: tuple[str, ...] = ("x", "reddit")
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -36,8 +38,30 @@ ACTIONS: tuple[str, ...] = (
     "thank",
     "no_action",
 )
-QUEUE_STATUSES: tuple[str, ...] = ("new", "claimed", "resolved", "moved_private", "no_action")
+QUEUE_STATUSES: tuple[str, ...] = ("new", "claimed", "moved_private", "resolved", "no_action")
+"""Every queue item status, in the order reports show them."""
 UNMATCHED = "unmatched"
+
+__all__ = [
+    "ACTIONS",
+    "INTENTS",
+    "QUEUE_STATUSES",
+    "SENTIMENTS",
+    "SOURCES",
+    "UNMATCHED",
+    "Author",
+    "DeadLetter",
+    "Enrichment",
+    "Label",
+    "PiiResult",
+    "PiiSpan",
+    "Post",
+    "PrivateDecision",
+    "RoutingDecision",
+    "TaskResult",
+    "post_id",
+    "utc",
+]
 
 
 def post_id(source: str, native_id: str) -> str:
@@ -47,23 +71,6 @@ def post_id(source: str, native_id: str) -> str:
     if not native_id:
         raise ValueError(f"empty native id for source {source!r}")
     return f"{source}:{native_id}"
-
-
-def utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime; naive values are taken to be UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else utc(value).isoformat().replace("+00:00", "Z")
-
-
-def _parse_dt(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 @dataclass(frozen=True)
@@ -93,27 +100,36 @@ class Post:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["created_at"] = _iso(self.created_at)
+        data["created_at"] = to_iso(self.created_at)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Post:
+    def from_dict(cls, data: Mapping[str, Any]) -> Post:
         values = dict(data)
         values["author"] = Author(**values["author"])
-        created_at = _parse_dt(values["created_at"])
-        assert created_at is not None
-        values["created_at"] = created_at
+        values["created_at"] = _required_time(values["created_at"], "created_at")
         values["metrics"] = dict(values.get("metrics") or {})
         return cls(**values)
+
+
+# -- what the classifiers found ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Label:
     """A single-label prediction: the label, its score in [0, 1], the classifier that made it."""
 
+    kind: ClassVar[str] = "label"
     label: str
     score: float
     classifier: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Label:
+        return cls(str(data["label"]), float(data["score"]), str(data["classifier"]))
 
 
 @dataclass(frozen=True)
@@ -129,54 +145,136 @@ class PiiSpan:
 
 
 @dataclass(frozen=True)
+class PiiResult:
+    """Every span of personal data found in one post, and the classifier that found them."""
+
+    kind: ClassVar[str] = "pii"
+    spans: tuple[PiiSpan, ...]
+    classifier: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "spans": [asdict(span) for span in self.spans],
+            "classifier": self.classifier,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PiiResult:
+        spans = tuple(PiiSpan(**span) for span in data["spans"])
+        return cls(spans, str(data["classifier"]))
+
+
+@dataclass(frozen=True)
 class PrivateDecision:
     """Whether the conversation should move to a private channel, and why."""
 
+    kind: ClassVar[str] = "private"
     move_private: bool
     score: float
     reasons: tuple[str, ...]
     classifier: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self), "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrivateDecision:
+        return cls(
+            bool(data["move_private"]),
+            float(data["score"]),
+            tuple(data["reasons"]),
+            str(data["classifier"]),
+        )
+
+
+TaskResult = Label | PiiResult | PrivateDecision
+"""What one task's classifier says about one post."""
+
+_RESULT_KINDS: dict[str, type[Label] | type[PiiResult] | type[PrivateDecision]] = {
+    cls.kind: cls for cls in (Label, PiiResult, PrivateDecision)
+}
+
 
 @dataclass(frozen=True)
 class Enrichment:
-    """Everything the classifiers found in one post."""
+    """Everything the classifiers found in one post: one result per task, by task name.
+
+    The accessors below (``sentiment``, ``intent``, ...) are for the tasks that routing and
+    the store read by name; a new task needs none, it is simply one more entry in ``results``.
+    """
 
     post_id: str
-    sentiment: Label
-    intent: Label
-    private: PrivateDecision
-    pii: tuple[PiiSpan, ...]
-    pii_classifier: str
-    language: Label
-    spam: Label
+    results: Mapping[str, TaskResult]
     redacted_text: str
+
+    def result(self, task: str) -> TaskResult:
+        try:
+            return self.results[task]
+        except KeyError:
+            raise KeyError(
+                f"post {self.post_id} has no {task!r} result (has {sorted(self.results)})"
+            ) from None
+
+    def label(self, task: str) -> Label:
+        value = self.result(task)
+        if not isinstance(value, Label):
+            raise TypeError(f"task {task!r} of post {self.post_id} holds a {value.kind}, not a label")
+        return value
+
+    @property
+    def sentiment(self) -> Label:
+        return self.label("sentiment")
+
+    @property
+    def intent(self) -> Label:
+        return self.label("intent")
+
+    @property
+    def language(self) -> Label:
+        return self.label("language")
+
+    @property
+    def spam(self) -> Label:
+        return self.label("spam")
+
+    @property
+    def private(self) -> PrivateDecision:
+        value = self.result("private")
+        if not isinstance(value, PrivateDecision):
+            raise TypeError(f"task 'private' of post {self.post_id} holds a {value.kind}")
+        return value
+
+    @property
+    def pii(self) -> tuple[PiiSpan, ...]:
+        value = self.result("pii")
+        if not isinstance(value, PiiResult):
+            raise TypeError(f"task 'pii' of post {self.post_id} holds a {value.kind}")
+        return value.spans
 
     @property
     def is_spam(self) -> bool:
         return self.spam.label == "spam"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["private"]["reasons"] = list(self.private.reasons)
-        data["pii"] = [asdict(span) for span in self.pii]
-        return data
+        return {
+            "post_id": self.post_id,
+            "results": {task: value.to_dict() for task, value in sorted(self.results.items())},
+            "redacted_text": self.redacted_text,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Enrichment:
-        private = dict(data["private"])
-        private["reasons"] = tuple(private["reasons"])
-        return cls(
-            post_id=data["post_id"],
-            sentiment=Label(**data["sentiment"]),
-            intent=Label(**data["intent"]),
-            private=PrivateDecision(**private),
-            pii=tuple(PiiSpan(**span) for span in data["pii"]),
-            pii_classifier=data["pii_classifier"],
-            language=Label(**data["language"]),
-            spam=Label(**data["spam"]),
-            redacted_text=data["redacted_text"],
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> Enrichment:
+        results: dict[str, TaskResult] = {}
+        for task, value in data["results"].items():
+            kind = _RESULT_KINDS.get(value.get("kind"))
+            if kind is None:
+                raise ValueError(f"unknown result kind {value.get('kind')!r} for task {task!r}")
+            results[task] = kind.from_dict(value)
+        return cls(str(data["post_id"]), results, str(data["redacted_text"]))
+
+
+# -- where it went ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -198,17 +296,15 @@ class RoutingDecision:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["decided_at"] = _iso(self.decided_at)
-        data["sla_due"] = _iso(self.sla_due)
+        data["decided_at"] = to_iso(self.decided_at)
+        data["sla_due"] = to_iso(self.sla_due)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RoutingDecision:
+    def from_dict(cls, data: Mapping[str, Any]) -> RoutingDecision:
         values = dict(data)
-        decided_at = _parse_dt(values["decided_at"])
-        assert decided_at is not None
-        values["decided_at"] = decided_at
-        values["sla_due"] = _parse_dt(values.get("sla_due"))
+        values["decided_at"] = _required_time(values["decided_at"], "decided_at")
+        values["sla_due"] = from_iso(values.get("sla_due"))
         return cls(**values)
 
 
@@ -220,3 +316,10 @@ class DeadLetter:
     location: str
     error: str
     payload: bytes
+
+
+def _required_time(value: str | None, name: str) -> datetime:
+    parsed = from_iso(value)
+    if parsed is None:
+        raise ValueError(f"missing time {name!r}")
+    return parsed

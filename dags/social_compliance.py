@@ -21,14 +21,14 @@ from airflow.sdk import dag, task
 def social_compliance() -> None:
     @task
     def sources(kind: str) -> list[str]:
-        from core.pipeline import source_names
+        from core.config import load_config
 
-        return source_names(kind=kind)
+        return load_config().source_names(kind=kind)
 
     @task
     def check(source: str) -> dict[str, Any]:
-        from core import pipeline
         from core.config import load_config
+        from services import pipeline
 
         return pipeline.compliance(load_config(), source)
 

@@ -1,8 +1,9 @@
-"""Earshot's listening cycle: collect (one task per source) -> classify -> store and index -> route.
+"""Earshot's listening cycle: per listener type, collect (one task per source) -> classify ->
+store -> route; then index (the search index catches up from the outbox) and finish.
 
-Each task calls one function of :mod:`core.pipeline`; XCom carries batch ids and counts only.
-Live sources run in an Airflow pool per platform (``x_api``, ``reddit_api``) so that parallel
-runs never exceed a platform's rate limits; replayed sources use the default pool.
+Each task calls one function of :mod:`services.pipeline`; XCom carries batch ids and counts
+only. Live sources run in an Airflow pool per platform (``x_api``, ``reddit_api``) so that
+parallel runs never exceed a platform's rate limits; replayed sources use the default pool.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ def social_listening() -> None:
     @task
     def start() -> str:
         from core.config import load_config
-        from core.pipeline import start_run
+        from services import pipeline, runtime
 
-        return start_run(load_config())
+        config = load_config()
+        runtime.check(config)  # a bad routing rule or classifier name fails here, before work
+        return pipeline.start_run(config)
 
     @task
     def sources(kind: str) -> list[str]:
-        from core.pipeline import source_names
+        from core.config import load_config
 
-        return source_names(kind=kind)
+        return load_config().source_names(kind=kind)
 
     @task
     def collect(
@@ -42,9 +45,9 @@ def social_listening() -> None:
     ) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from core import pipeline
         from core.config import load_config
-        from listeners.base import ListenerAuthError
+        from core.errors import ListenerAuthError
+        from services import pipeline
 
         try:
             return pipeline.collect(load_config(), source, cycle, until=data_interval_end)
@@ -53,37 +56,45 @@ def social_listening() -> None:
 
     @task
     def classify(batch: dict[str, Any]) -> dict[str, Any]:
-        from core import pipeline
         from core.config import load_config
+        from services import pipeline
 
         return pipeline.classify(load_config(), batch["batch_id"])
 
     @task
-    def store_and_index(batch: dict[str, Any]) -> dict[str, Any]:
-        from core import pipeline
+    def store(batch: dict[str, Any]) -> dict[str, Any]:
         from core.config import load_config
+        from services import pipeline
 
-        return pipeline.store_and_index(load_config(), batch["batch_id"])
+        return pipeline.store_batch(load_config(), batch["batch_id"])
 
     @task
     def route(batch: dict[str, Any]) -> dict[str, Any]:
-        from core import pipeline
         from core.config import load_config
+        from services import pipeline
 
         return pipeline.route(load_config(), batch["batch_id"])
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def finish(cycle: str) -> dict[str, Any]:
-        from core import pipeline
+    def index() -> dict[str, int]:
         from core.config import load_config
+        from services import pipeline
+
+        return pipeline.index(load_config())
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def finish(cycle: str) -> dict[str, Any]:
+        from core.config import load_config
+        from services import pipeline, reports
 
         config = load_config()
         summary = pipeline.finish_run(config, cycle)
-        print(pipeline.format_report(summary, pipeline.open_store(config)))
+        print(reports.format_report(config, summary))
         return {"cycle": cycle, "new_posts": summary["new_posts"]}
 
     cycle = start()
-    done = finish(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    indexed = index()
+    indexed >> finish(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
     # One lane per listener type; a type with no configured source is skipped as a whole.
     for kind, pool in (("replay", "default_pool"), ("x", "x_api"), ("reddit", "reddit_api")):
         names = sources.override(task_id=f"{kind}_sources")(kind)
@@ -93,10 +104,8 @@ def social_listening() -> None:
             .expand(source=names)
         )
         classified = classify.override(task_id=f"classify_{kind}").expand(batch=batches)
-        stored = store_and_index.override(task_id=f"store_and_index_{kind}").expand(
-            batch=classified
-        )
-        route.override(task_id=f"route_{kind}").expand(batch=stored) >> done
+        stored = store.override(task_id=f"store_{kind}").expand(batch=classified)
+        route.override(task_id=f"route_{kind}").expand(batch=stored) >> indexed
 
 
 social_listening()

@@ -1,4 +1,5 @@
-"""`make bench`: posts per second through the whole classifier set, and peak memory, per tier.
+"""The benchmark (`make bench`): posts per second through the whole classifier set, and peak
+memory, per tier.
 
 Each tier runs in its own process so that peak memory is that tier's alone. Posts are the
 sample corpus, repeated with a counter so no two texts are identical.
@@ -42,34 +43,22 @@ def machine() -> str:
 
 def run_tier(sentiment: str, intent: str, n: int) -> dict[str, float]:
     import resource
+    from datetime import UTC, datetime
 
     from core.config import load_config
     from core.models import Author, Post
-    from nlp.pipeline import ClassifierPipeline
+    from nlp.pipeline import ClassifierPipeline, classifier_options
     from nlp.registry import get_classifier
-    from nlp.training import sample_examples
+    from nlp.samples import sample_examples
 
     config = load_config()
-    names = {
-        "language": config.classifiers["language"],
-        "spam": config.classifiers["spam"],
-        "sentiment": sentiment,
-        "pii": config.classifiers["pii"],
-        "intent": intent,
-        "private": config.classifiers["private"],
-    }
-    options = {
-        "lexicon_path": config.intents_path,
-        "patterns": config.pii_patterns,
-        "models_dir": config.models_dir,
-    }
+    names = {**config.classifiers, "sentiment": sentiment, "intent": intent}
+    options = classifier_options(config)
     pipeline = ClassifierPipeline(
         {task: get_classifier(name, **options) for task, name in names.items()}
     )
     texts = [text for text, _ in sample_examples(config.base_dir / "samples")]
     author = Author(id="bench", handle="bench")
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     posts = [
         Post(

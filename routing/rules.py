@@ -6,13 +6,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from core.config import read_yaml
+from core.errors import RoutingConfigError
 from core.models import ACTIONS, INTENTS, SENTIMENTS, UNMATCHED, Enrichment, Post, RoutingDecision
+from core.timeutil import now as current_time
 
 CONDITION_KEYS = {
     "intent",
@@ -26,10 +27,6 @@ CONDITION_KEYS = {
     "source",
 }
 DEFAULT_TIER = "standard"
-
-
-class RoutingConfigError(ValueError):
-    """The routing file is invalid; the message names the rule and the field."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +127,7 @@ def _conditions(when: Any, where: str, tiers: Sequence[str]) -> Conditions:
 def load_routing(path: str | Path) -> RoutingConfig:
     """Read and validate a routing file."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RoutingConfigError(f"cannot read routing rules from {path}: {e}") from e
+    data = read_yaml(path, error=RoutingConfigError)
     if not isinstance(data, dict):
         raise RoutingConfigError(f"{path}: expected a mapping with queues, tiers and rules")
 
@@ -234,7 +228,7 @@ class Router:
         """One decision per post; a post no rule matches goes to the ``unmatched`` queue."""
         if len(posts) != len(enrichments):
             raise ValueError(f"{len(posts)} posts but {len(enrichments)} enrichments")
-        now = now or datetime.now(UTC)
+        now = now or current_time()
         decisions = []
         for post, enrichment in zip(posts, enrichments, strict=True):
             if post.id != enrichment.post_id:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +33,7 @@ def trained_models() -> Path:
     if not (config.models_dir / "MODEL_CARD.md").is_file():
         from nlp.train_all import train_models
 
-        train_models(config, progress=lambda message: None)
+        train_models(config, corrections={}, progress=lambda message: None)
     return config.models_dir
 
 
@@ -97,4 +100,97 @@ def make_post(
         text=text,
         created_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
         metrics=metrics or {},
+    )
+
+
+# -- databases: every store test runs on SQLite, and on PostgreSQL when it is configured -------
+
+POSTGRES_URL = os.environ.get("EARSHOT_TEST_DATABASE_URL")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="EARSHOT_TEST_DATABASE_URL is not set"),
+    ),
+]
+
+
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database of ``kind``; a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'earshot.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    assert POSTGRES_URL is not None
+    name = f"earshot_test_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(database_url: str):
+    """A store over a freshly migrated database, on each backend."""
+    from storage.migrate import upgrade
+
+    from storage import SqlStore
+
+    upgrade(database_url)
+    store = SqlStore.open(database_url)
+    yield store
+    store.dispose()
+
+
+def make_enrichment(
+    post_id: str, *, intent: str = "billing", redacted: str = "text", sentiment: str = "negative"
+):
+    from core.models import Enrichment, Label, PiiResult, PiiSpan, PrivateDecision
+
+    return Enrichment(
+        post_id=post_id,
+        results={
+            "sentiment": Label(sentiment, 0.9, "sentiment.test"),
+            "intent": Label(intent, 0.8, "intent.test"),
+            "private": PrivateDecision(True, 0.9, ("email address in post",), "private.test"),
+            "pii": PiiResult((PiiSpan("email", 10, 25),), "pii.test"),
+            "language": Label("en", 0.99, "language.test"),
+            "spam": Label("ham", 0.9, "spam.test"),
+        },
+        redacted_text=redacted,
+    )
+
+
+def make_decision(
+    post_id: str, *, queue: str = "billing", priority: int = 60, action: str = "move_private"
+):
+    from datetime import timedelta
+
+    from core.models import RoutingDecision
+
+    decided = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    return RoutingDecision(
+        post_id=post_id,
+        queue=queue,
+        priority=priority,
+        action=action,
+        rule="billing-private",
+        decided_at=decided,
+        sla_due=decided + timedelta(hours=1),
     )

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core import pipeline
 from core.config import load_config
 from core.models import DeadLetter
 from core.redaction import mask_cards, mask_cards_in_bytes
-from core.store import Store
+from services import pipeline
+from services.runtime import open_store
+from storage import SqlStore
 from tests.conftest import write_config
 
 
@@ -35,13 +36,11 @@ def test_mask_cards_in_bytes_keeps_invalid_utf8() -> None:
     assert mask_cards_in_bytes(payload) == b'{"text": "caf\xe9 [CARD \xe2\x80\xa61111]"}'
 
 
-def test_dead_letter_payload_is_stored_masked(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    store.create_schema()
-    store.add_dead_letters(
+def test_dead_letter_payload_is_stored_masked(store: SqlStore) -> None:
+    store.dead_letters.add(
         [DeadLetter("x", "a.jsonl:1", "a.jsonl:1: bad", b'{"text": "4111 1111 1111 1111", ')]
     )
-    (letter,) = store.dead_letters()
+    (letter,) = store.dead_letters.list()
     assert b"4111 1111 1111 1111" not in letter.payload and b"[CARD" in letter.payload
 
 
@@ -74,10 +73,10 @@ def test_card_number_never_reaches_the_store_but_still_counts(
         )
     )
     pipeline.run_once(config)
-    store = pipeline.open_store(config)
-    post = store.get_post("x:77")
+    store = open_store(config)
+    post = store.posts.get("x:77")
     assert post is not None and "[CARD …1111]" in post.text
-    enrichment = store.get_enrichment("x:77")
+    enrichment = store.posts.get_enrichment("x:77")
     assert enrichment is not None and "payment card number in post" in enrichment.private.reasons
     for path in (tmp_path / "home").rglob("*"):
         if path.is_file():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import Store
+from storage import SqlStore
 from tests.conftest import ROOT, sample_labels
 
 DAGS = ROOT / "dags"
@@ -35,14 +35,11 @@ def test_dag_wires_one_lane_per_listener_type(dagbag) -> None:
         assert dag.get_task(f"collect_{kind}").pool == pool
         assert dag.get_task(f"collect_{kind}").upstream_task_ids == {"start", f"{kind}_sources"}
         assert dag.get_task(f"classify_{kind}").upstream_task_ids == {f"collect_{kind}"}
-        assert dag.get_task(f"store_and_index_{kind}").upstream_task_ids == {f"classify_{kind}"}
-        assert dag.get_task(f"route_{kind}").upstream_task_ids == {f"store_and_index_{kind}"}
-    assert dag.get_task("finish").upstream_task_ids == {
-        "start",
-        "route_replay",
-        "route_x",
-        "route_reddit",
-    }
+        assert dag.get_task(f"store_{kind}").upstream_task_ids == {f"classify_{kind}"}
+        assert dag.get_task(f"route_{kind}").upstream_task_ids == {f"store_{kind}"}
+    # The search index catches up once every lane has routed, then the run is summed up.
+    assert dag.get_task("index").upstream_task_ids == {"route_replay", "route_x", "route_reddit"}
+    assert dag.get_task("finish").upstream_task_ids == {"start", "index"}
     assert all(task.retries == 2 for task in dag.tasks)
     assert dag.max_active_runs == 1 and not dag.catchup
 
@@ -61,7 +58,7 @@ def test_dag_file_parses_without_heavy_imports() -> None:
         import runpy, sys
         runpy.run_path({str(DAGS / "social_listening.py")!r})
         runpy.run_path({str(DAGS / "social_compliance.py")!r})
-        heavy = ["torch", "transformers", "spacy", "vaderSentiment", "core.store", "nlp", "listeners"]
+        heavy = ["torch", "transformers", "spacy", "vaderSentiment", "storage", "services", "nlp", "listeners"]
         print([m for m in heavy if m in sys.modules])
         """
     )
@@ -103,12 +100,13 @@ def test_dag_test_runs_the_sample_corpus_end_to_end(tmp_path: Path) -> None:
     states = json.loads(result.stdout.split("STATES ")[-1])
     assert states == ["success", "success"], result.stdout[-3000:]
 
-    store = Store(f"sqlite:///{tmp_path / 'home' / 'earshot.db'}")
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'home' / 'earshot.db'}")
     expected = len(sample_labels())
-    assert store.count_posts() == expected
-    assert sum(store.queue_counts().values()) == expected
-    assert len(store.dead_letters()) == 4
-    last = store.last_run()
+    assert store.posts.count() == expected
+    assert sum(store.queues.counts().values()) == expected
+    assert len(store.dead_letters.list()) == 4
+    assert store.outbox.count() == 0  # the index task sent every change to the search index
+    last = store.staging.last_run()
     assert (
         last is not None and last["summary"]["new_posts"] == 0
     )  # the second run found nothing new

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.config import load_config
-from core.models import INTENTS, SENTIMENTS, Label, PiiSpan, PrivateDecision
+from core.errors import ClassificationError, UnknownClassifierError
+from core.models import INTENTS, SENTIMENTS, Label, PiiResult, PiiSpan, PrivateDecision
 from core.redaction import luhn_valid
 from nlp import available_classifiers, build_pipeline, get_classifier
+from nlp.minhash import near_duplicate_groups, shingles
+from nlp.pii_patterns import DEFAULT_IDENTIFIERS, find_pii, iban_valid, redact
 from nlp.pipeline import ClassifierPipeline
-from nlp.rules import find_pii, iban_valid, redact
 from tests.conftest import ROOT, make_post
 
 EDGE_TEXTS = [
@@ -51,7 +51,7 @@ def prior_for(n: int) -> list[dict]:
             "language": Label("en", 0.9, "t"),
             "spam": Label("ham", 0.9, "t"),
             "sentiment": Label("neutral", 0.9, "t"),
-            "pii": (),
+            "pii": PiiResult((), "t"),
             "intent": Label("other", 0.3, "t"),
         }
         for _ in range(n)
@@ -63,13 +63,13 @@ def test_classifier_returns_one_result_per_post_for_edge_texts(classifier) -> No
     results = classifier.predict(posts, prior_for(len(posts)))
     assert len(results) == len(posts)
     for result in results:
-        if isinstance(result, Label):
+        if isinstance(result, Label | PrivateDecision):
             assert 0.0 <= result.score <= 1.0
             assert result.classifier == classifier.name
-        elif isinstance(result, PrivateDecision):
-            assert 0.0 <= result.score <= 1.0
         else:
-            assert all(isinstance(span, PiiSpan) for span in result)
+            assert isinstance(result, PiiResult)
+            assert all(isinstance(span, PiiSpan) for span in result.spans)
+            assert result.classifier == classifier.name
 
 
 def test_classifier_is_registered_with_a_versioned_name(classifier) -> None:
@@ -160,11 +160,11 @@ def test_sentiment_vader_polarity(pipeline: ClassifierPipeline) -> None:
         ("4111111111111112", False),
     ],
 )
-def test_luhn_checksum(number: str, valid: bool) -> None:
+def test_luhn_valid_accepts_only_checksummed_numbers(number: str, valid: bool) -> None:
     assert luhn_valid(number) is valid
 
 
-def test_iban_checksum() -> None:
+def test_iban_valid_checks_mod_97() -> None:
     assert iban_valid("GB82 WEST 1234 5698 7654 32")
     assert iban_valid("DE89370400440532013000")
     assert not iban_valid("GB82 WEST 1234 5698 7654 33")
@@ -172,8 +172,6 @@ def test_iban_checksum() -> None:
 
 def pii_types(text: str) -> list[str]:
     import re
-
-    from nlp.rules import DEFAULT_IDENTIFIERS
 
     return [
         s.type for s in find_pii(text, {k: re.compile(v) for k, v in DEFAULT_IDENTIFIERS.items()})
@@ -196,14 +194,15 @@ def pii_types(text: str) -> list[str]:
         ("I paid 129.99 for 2 units", []),
     ],
 )
-def test_pii_finds_types(text: str, types: list[str]) -> None:
+def test_find_pii_finds_each_type(text: str, types: list[str]) -> None:
     assert pii_types(text) == types
 
 
-def test_pii_redaction_hides_values(pipeline: ClassifierPipeline) -> None:
+def test_pipeline_redacts_pii_values(pipeline: ClassifierPipeline) -> None:
     (e,) = classify(pipeline, "Order HLD-4410932, card 4111 1111 1111 1111, mail jo@example.com")
     assert e.redacted_text == "Order [ORDER], card [CARD], mail [EMAIL]"
     assert [s.type for s in e.pii] == ["order_number", "card", "email"]
+    assert e.results["pii"].classifier == "pii.regex.v1"
 
 
 def test_redact_without_spans_is_identity() -> None:
@@ -225,7 +224,7 @@ def test_private_reasons_name_what_was_found(pipeline: ClassifierPipeline) -> No
 def test_private_follows_the_labelled_samples_not_every_negative_post(
     configured: ClassifierPipeline,
 ) -> None:
-    from nlp.training import sample_examples
+    from nlp.samples import sample_examples
 
     examples = sample_examples(ROOT / "samples")
     results = classify(configured, *[text for text, _ in examples])
@@ -245,7 +244,9 @@ def test_private_follows_the_labelled_samples_not_every_negative_post(
     assert sum(wanted) >= 0.95 * len(wanted)  # recall
 
 
-def test_language_detects_scripts_and_stopwords(pipeline: ClassifierPipeline) -> None:
+def test_language_stopwords_detects_scripts_and_function_words(
+    pipeline: ClassifierPipeline,
+) -> None:
     results = classify(
         pipeline,
         "¿Alguien más tiene problemas con la app? No puedo encender la calefacción",
@@ -278,8 +279,8 @@ def test_spam_is_never_moved_private(pipeline: ClassifierPipeline) -> None:
     assert e.is_spam and not e.private.move_private
 
 
-def test_pipeline_rejects_missing_task(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no classifier configured for tasks: intent"):
+def test_pipeline_rejects_missing_task() -> None:
+    with pytest.raises(ClassificationError, match="no classifier configured for tasks: intent"):
         ClassifierPipeline(
             {"sentiment": get_classifier("sentiment.vader.v1")}
             | {
@@ -294,8 +295,8 @@ def test_pipeline_rejects_missing_task(tmp_path: Path) -> None:
         )
 
 
-def test_unknown_classifier_name_lists_available() -> None:
-    with pytest.raises(KeyError, match=r"sentiment\.vader\.v1"):
+def test_get_classifier_unknown_name_lists_available() -> None:
+    with pytest.raises(UnknownClassifierError, match=r"sentiment\.vader\.v1"):
         get_classifier("sentiment.nope.v9")
 
 
@@ -326,8 +327,6 @@ def test_spam_v2_catches_edited_copies_of_a_campaign() -> None:
 
 
 def test_near_duplicate_groups_keep_different_texts_apart() -> None:
-    from nlp.rules import near_duplicate_groups
-
     groups = near_duplicate_groups(
         [
             "the app is down again today for everyone",
@@ -340,8 +339,6 @@ def test_near_duplicate_groups_keep_different_texts_apart() -> None:
 
 def test_near_duplicate_groups_find_every_edited_copy_above_the_threshold() -> None:
     import random
-
-    from nlp.rules import _shingles, near_duplicate_groups
 
     rng = random.Random(7)
     vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=6)) for _ in range(400)]
@@ -356,22 +353,22 @@ def test_near_duplicate_groups_find_every_edited_copy_above_the_threshold() -> N
     close = [
         i
         for i, (a, b) in enumerate(zip(originals, copies, strict=True))
-        if len(_shingles(a) & _shingles(b)) / len(_shingles(a) | _shingles(b)) >= 0.7
+        if len(shingles(a) & shingles(b)) / len(shingles(a) | shingles(b)) >= 0.7
     ]
     assert len(close) >= 100  # the set holds many pairs near the threshold
     assert all(groups[i] == groups[300 + i] for i in close)
     assert len({groups[i] for i in range(300)}) == 300  # the originals stay apart
 
 
-def test_near_duplicate_signatures_do_not_depend_on_the_process() -> None:
+def test_minhash_signatures_do_not_depend_on_the_process() -> None:
     # Python salts str hashes per process: spam labels must not change from run to run.
     import os
     import subprocess
     import sys
 
     script = (
-        "from nlp.rules import _shingles, _signatures\n"
-        "print(_signatures([_shingles('free speakers for everyone who retweets this now')]))"
+        "from nlp.minhash import shingles, signatures\n"
+        "print(signatures([shingles('free speakers for everyone who retweets this now')]))"
     )
     outputs = {
         subprocess.run(

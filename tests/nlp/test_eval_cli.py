@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from cli import main
 from core.config import load_config
-from core.pipeline import open_store, run_once
+from services.pipeline import run_once
+from services.runtime import open_store
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -150,7 +151,7 @@ def test_feedback_is_stored_for_training(
     config = load_config(config_path)
     run_once(config)
     store = open_store(config)
-    post = store.queue_items(queue="logistics", limit=1)[0].post
+    post = store.queues.items(queue="logistics", limit=1)[0].post
     assert (
         main(
             [

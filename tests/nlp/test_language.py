@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from nlp.language import LinguaLanguage, _letters_only, _plainly_english
+from nlp.classifiers.language_lingua_v1 import LinguaLanguage, _letters_only, _plainly_english
 from tests.conftest import ROOT, make_post
 
 EVAL = ROOT / "nlp" / "data" / "language_eval.csv"

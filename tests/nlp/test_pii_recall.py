@@ -118,9 +118,10 @@ def found(request: pytest.FixtureRequest) -> list[tuple[str, set[str]]]:
     cases = generated_posts()
     posts = [make_post(text, post_id=f"x:{i}") for i, (text, _) in enumerate(cases)]
     results = classifier.predict(posts, [{} for _ in posts])
+    assert all(result.classifier == request.param for result in results)
     return [
-        (kind, {span.type for span in spans})
-        for (_, kind), spans in zip(cases, results, strict=True)
+        (kind, {span.type for span in result.spans})
+        for (_, kind), result in zip(cases, results, strict=True)
     ]
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from core.config import load_config
+from core.errors import ModelMissingError
+from nlp.encoders import encoder_for
 from nlp.registry import get_classifier
-from nlp.trained import encoder_for
 from nlp.training import (
     LEXICAL,
     Example,
@@ -119,7 +120,7 @@ def test_trained_head_files_are_calibrated_probabilities(task: str, tier: str) -
     assert head.meta["by_origin"].keys() >= {"template", "samples"}
 
 
-def test_model_card_names_data_and_licence() -> None:
+def test_trained_model_card_names_data_and_licence() -> None:
     card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "all-MiniLM-L6-v2 (Apache-2.0)" in card
     assert "No external data set is used for training" in card
@@ -127,13 +128,13 @@ def test_model_card_names_data_and_licence() -> None:
         assert f"| {name} |" in card
 
 
-def test_missing_model_file_says_how_to_build_it(tmp_path: Path) -> None:
+def test_trained_head_missing_file_says_how_to_build_it(tmp_path: Path) -> None:
     classifier = get_classifier("intent.m2v.v1", models_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match="earshot train"):
+    with pytest.raises(ModelMissingError, match="earshot train"):
         classifier.predict([make_post("hello")], [{}])
 
 
-def test_templates_expand_over_every_industry() -> None:
+def test_template_examples_expand_over_every_industry() -> None:
     examples = template_examples("sentiment")
     industries = {e.origin.split(":")[1] for e in examples}
     assert len(industries) == 12
@@ -141,7 +142,7 @@ def test_templates_expand_over_every_industry() -> None:
     assert not any("{" in e.text for e in examples)
 
 
-def test_feedback_is_part_of_the_next_training_set() -> None:
+def test_training_set_includes_feedback() -> None:
     examples = training_set(
         "intent",
         intents_path=ROOT / "config" / "intents.yaml",

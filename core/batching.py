@@ -1,0 +1,22 @@
+"""Batch sizes Earshot uses everywhere, and the helper that cuts a sequence into them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SQL_BATCH = 500
+"""Ids per ``IN (...)`` list or multi-row statement: well under every backend's limits."""
+
+CLASSIFY_BATCH = 256
+"""Posts per classifier call: large enough for the encoders, small enough for progress output."""
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of ``items``, each at most ``size`` long."""
+    if size <= 0:
+        raise ValueError(f"chunk size must be positive, got {size}")
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,71 @@
+"""Keeping the search index in step with the store, through the outbox.
+
+Every change that the index must see (a post stored, routed, its status changed, removed) is
+written to the outbox in the same transaction as the change. :func:`drain` sends what is
+pending to the index and deletes the entries only after the index accepted them: an index that
+was down or a process killed mid-way leaves them for the next run, so the store and the index
+cannot silently diverge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from search import SearchDocument, SearchIndex
+from storage import Store, StoredRecord
+
+log = logging.getLogger(__name__)
+DRAIN_BATCH = 1000
+
+
+def document(record: StoredRecord) -> SearchDocument | None:
+    """The index's view of a stored post; None until it has been classified."""
+    post, enrichment, item = record.post, record.enrichment, record.queue_item
+    if enrichment is None:
+        return None
+    return SearchDocument(
+        post_id=post.id,
+        source=post.source,
+        author_id=post.author.id,
+        author_handle=post.author.handle,
+        created_at=post.created_at,
+        text=enrichment.redacted_text,  # never the raw text: no personal data in the index
+        language=enrichment.language.label,
+        sentiment=enrichment.sentiment.label,
+        intent=enrichment.intent.label,
+        private=enrichment.private.move_private,
+        spam=enrichment.is_spam,
+        queue=None if item is None else item.decision.queue,
+        action=None if item is None else item.decision.action,
+        status=None if item is None else item.status,
+        pii_types=tuple(sorted({span.type for span in enrichment.pii})),
+    )
+
+
+def drain(
+    store: Store, index: SearchIndex, *, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Send every pending outbox entry to the index. Returns how many documents were
+    indexed and deleted."""
+    indexed = deleted = 0
+    while entries := store.outbox.pending(limit=DRAIN_BATCH):
+        # The newest entry of a post decides; the document is built from the store as it is now.
+        last_op = {entry.post_id: entry.op for entry in entries}
+        upserts = [post_id for post_id, op in last_op.items() if op == "upsert"]
+        deletes = [post_id for post_id, op in last_op.items() if op == "delete"]
+        documents = [d for r in store.posts.records(upserts) if (d := document(r)) is not None]
+        missing = set(upserts) - {d.post_id for d in documents}
+        if documents:
+            index.index(documents)
+        if deletes or missing:
+            # A post removed (or never classified) since the entry was written is not indexed.
+            index.delete(sorted({*deletes, *missing}))
+        store.outbox.done([entry.id for entry in entries])
+        indexed += len(documents)
+        deleted += len(deletes)
+        if progress:
+            progress(f"indexed {indexed} documents, removed {deleted}")
+    if indexed or deleted:
+        log.info("search index %s: indexed %d documents, removed %d", index.name, indexed, deleted)
+    return {"indexed": indexed, "deleted": deleted}

@@ -1,0 +1,31 @@
+"""Operational metrics, sent through Airflow's StatsD/OpenTelemetry setup when Airflow is
+installed and configured (``[metrics]`` in airflow.cfg); a no-op otherwise."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _stats() -> Any:
+    try:
+        from airflow.sdk.observability.stats import Stats
+
+        return Stats
+    except ImportError:  # Airflow absent: metrics are off
+        return None
+
+
+def record_collection(source: str, *, fetched: int, new_gaps: int, rate_limited: bool) -> None:
+    """Per-source counters: posts fetched, coverage gaps opened, rate-limit stops."""
+    stats = _stats()
+    if stats is None:
+        return
+    tags = {"source": source}
+    stats.incr("earshot.posts_fetched", fetched, tags=tags)
+    if new_gaps:
+        stats.incr("earshot.coverage_gaps", new_gaps, tags=tags)
+    if rate_limited:
+        stats.incr("earshot.rate_limited", 1, tags=tags)

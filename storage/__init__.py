@@ -1,0 +1,23 @@
+"""Storage: posts and labels, queues, cursors, dead letters, staging and runs, feedback,
+removals and the search-index outbox, each behind a small interface (:mod:`storage.base`),
+implemented once over SQLAlchemy for SQLite and PostgreSQL, with Alembic migrations."""
+
+from storage.base import (
+    Batch,
+    OutboxEntry,
+    QueueEvent,
+    QueueItem,
+    Store,
+    StoredRecord,
+)
+from storage.sql import SqlStore
+
+__all__ = [
+    "Batch",
+    "OutboxEntry",
+    "QueueEvent",
+    "QueueItem",
+    "SqlStore",
+    "Store",
+    "StoredRecord",
+]

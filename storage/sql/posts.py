@@ -1,0 +1,169 @@
+"""Posts and their classifications (SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from core.batching import SQL_BATCH, chunked
+from core.models import Author, Enrichment, Post, RoutingDecision
+from core.timeutil import now
+from storage.base import QueueItem, StoredRecord
+from storage.sql import schema
+from storage.sql.database import Database, last_wins
+
+_UPDATABLE = [c.name for c in schema.posts.columns if c.name not in ("id", "first_seen_at")]
+
+
+class SqlPosts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def upsert(self, posts: Sequence[Post]) -> int:
+        unique = last_wins(posts)
+        with self._db.begin() as conn:
+            known = existing(conn, schema.posts.c.id, [p.id for p in unique])
+            seen = now()
+            rows = [post_row(p, seen) for p in unique]
+            for chunk in chunked(rows, SQL_BATCH):
+                self._db.upsert(conn, schema.posts, chunk, ["id"], update=_UPDATABLE)
+        return len({p.id for p in unique} - known)
+
+    def get(self, post_id: str) -> Post | None:
+        with self._db.begin() as conn:
+            row = conn.execute(select(schema.posts).where(schema.posts.c.id == post_id)).first()
+        return None if row is None else row_post(row._mapping)
+
+    def count(self) -> int:
+        with self._db.begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.posts)).scalar_one())
+
+    def ids(self, *, source: str, after: str = "", limit: int = 1000) -> list[str]:
+        stmt = (
+            select(schema.posts.c.id)
+            .where(schema.posts.c.source == source)
+            .where(schema.posts.c.id > after)
+            .order_by(schema.posts.c.id)
+            .limit(limit)
+        )
+        with self._db.begin() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def upsert_enrichments(self, enrichments: Sequence[Enrichment]) -> None:
+        updated = now()
+        rows = [
+            {
+                "post_id": e.post_id,
+                "sentiment": e.sentiment.label,
+                "intent": e.intent.label,
+                "move_private": e.private.move_private,
+                "spam": e.is_spam,
+                "language": e.language.label,
+                "data": e.to_dict(),
+                "updated_at": updated,
+            }
+            for e in last_wins(enrichments, key=lambda e: e.post_id)
+        ]
+        with self._db.begin() as conn:
+            for chunk in chunked(rows, SQL_BATCH):
+                self._db.upsert(conn, schema.enrichments, chunk, ["post_id"])
+
+    def get_enrichment(self, post_id: str) -> Enrichment | None:
+        table = schema.enrichments
+        with self._db.begin() as conn:
+            row = conn.execute(select(table.c.data).where(table.c.post_id == post_id)).first()
+        return None if row is None else Enrichment.from_dict(row[0])
+
+    def records(self, post_ids: Sequence[str]) -> list[StoredRecord]:
+        p, e, q = schema.posts, schema.enrichments, schema.queue_items
+        found: dict[str, StoredRecord] = {}
+        with self._db.begin() as conn:
+            for chunk in chunked(list(dict.fromkeys(post_ids)), SQL_BATCH):
+                stmt = (
+                    select(p, e.c.data.label("enrichment"), *queue_columns())
+                    .outerjoin(e, e.c.post_id == p.c.id)
+                    .outerjoin(q, q.c.post_id == p.c.id)
+                    .where(p.c.id.in_(chunk))
+                )
+                for row in conn.execute(stmt):
+                    m = row._mapping
+                    post = row_post(m)
+                    data = m["enrichment"]
+                    found[post.id] = StoredRecord(
+                        post,
+                        None if data is None else Enrichment.from_dict(data),
+                        None if m["q_queue"] is None else row_queue_item(m, post),
+                    )
+        return [found[i] for i in post_ids if i in found]
+
+
+def existing(conn: Connection, column: Any, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are present in ``column``."""
+    found: set[str] = set()
+    for chunk in chunked(list(dict.fromkeys(ids)), SQL_BATCH):
+        found.update(r[0] for r in conn.execute(select(column).where(column.in_(chunk))))
+    return found
+
+
+def queue_columns() -> list[Any]:
+    """The queue item's columns, prefixed ``q_`` so they never clash with the post's."""
+    return [c.label(f"q_{c.name}") for c in schema.queue_items.columns]
+
+
+def row_queue_item(m: Any, post: Post) -> QueueItem:
+    decision = RoutingDecision(
+        post_id=m["q_post_id"],
+        queue=m["q_queue"],
+        priority=m["q_priority"],
+        action=m["q_action"],
+        rule=m["q_rule"],
+        decided_at=m["q_decided_at"],
+        sla_due=m["q_sla_due"],
+    )
+    return QueueItem(decision, m["q_status"], post, m["q_assignee"])
+
+
+def post_row(post: Post, first_seen_at: Any) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "source": post.source,
+        "url": post.url,
+        "author_id": post.author.id,
+        "author_handle": post.author.handle,
+        "author_name": post.author.display_name,
+        "author_followers": post.author.followers,
+        "author_verified": post.author.verified,
+        "title": post.title,
+        "text": post.text,
+        "language": post.language,
+        "created_at": post.created_at,
+        "conversation_id": post.conversation_id,
+        "in_reply_to_id": post.in_reply_to_id,
+        "metrics": dict(post.metrics),
+        "first_seen_at": first_seen_at,
+    }
+
+
+def row_post(m: Any) -> Post:
+    return Post(
+        id=m["id"],
+        source=m["source"],
+        url=m["url"],
+        author=Author(
+            id=m["author_id"],
+            handle=m["author_handle"],
+            display_name=m["author_name"],
+            followers=m["author_followers"],
+            verified=bool(m["author_verified"]),
+        ),
+        text=m["text"],
+        created_at=m["created_at"],
+        language=m["language"],
+        conversation_id=m["conversation_id"],
+        in_reply_to_id=m["in_reply_to_id"],
+        metrics=dict(m["metrics"] or {}),
+        title=m["title"],
+    )

@@ -1,0 +1,208 @@
+"""The store's tables (SQLAlchemy Core), as the newest migration leaves them.
+
+Migrations (``storage/migrations``) create and change the schema; these definitions are
+what the queries are written against, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+from core.timeutil import utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("author_id", String(64), nullable=False, index=True),
+    Column("author_handle", String(128), nullable=False),
+    Column("author_name", Text, nullable=False),
+    Column("author_followers", Integer, nullable=False),
+    Column("author_verified", Boolean, nullable=False),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("language", String(16)),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("conversation_id", String(80), index=True),
+    Column("in_reply_to_id", String(80)),
+    Column("metrics", JSON, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+)
+
+enrichments = Table(
+    "enrichments",
+    metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("sentiment", String(16), nullable=False),
+    Column("intent", String(32), nullable=False, index=True),
+    Column("move_private", Boolean, nullable=False),
+    Column("spam", Boolean, nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+queue_items = Table(
+    "queue_items",
+    metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("queue", String(32), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("sla_due", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("assignee", String(64)),
+)
+
+queue_events = Table(
+    "queue_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", String(80), nullable=False, index=True),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("source", String(64), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("source", String(64), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("pending_cursor", JSON),
+    Column("counts", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+batch_posts = Table(
+    "batch_posts",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("post_id", String(80), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("post", JSON, nullable=False),
+    Column("enrichment", JSON),
+)
+
+removals = Table(
+    "removals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", String(80), nullable=False, index=True),
+    Column("source", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("task", String(16), primary_key=True),
+    Column("label", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("summary", JSON),
+)
+
+index_outbox = Table(
+    "index_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", String(80), nullable=False, index=True),
+    Column("op", String(8), nullable=False),  # "upsert" or "delete"
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The embedded search index lives in the same database (search/sql.py queries it). SQLite adds
+# an FTS5 table ``search_fts(post_id UNINDEXED, text)``; PostgreSQL a generated ``tsv`` column
+# with a GIN index. Both are created by the migrations.
+search_documents = Table(
+    "search_documents",
+    metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("author_id", String(64), nullable=False),
+    Column("author_handle", String(128), nullable=False),
+    Column("language", String(16)),
+    Column("sentiment", String(16)),
+    Column("intent", String(32)),
+    Column("private", Boolean),
+    Column("spam", Boolean),
+    Column("queue", String(32)),
+    Column("action", String(32)),
+    Column("status", String(16)),
+    Column("pii_types", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False),
+)
+Index("search_documents_created_at", search_documents.c.created_at)

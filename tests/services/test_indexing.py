@@ -1,0 +1,97 @@
+"""The search index follows the store through the outbox: nothing is lost when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.config import load_config
+from core.errors import SearchError
+from search import SearchDocument, SearchHit, SearchQuery
+from services import indexing, pipeline, queues, search
+from services.runtime import open_search, open_store
+from tests.conftest import sample_labels
+
+
+class DownIndex:
+    """An index that refuses every write, as a cluster that is down would."""
+
+    name = "down"
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        raise SearchError(f"index down: {len(documents)} documents not written")
+
+    def update(self, post_id: str, values: Mapping[str, Any]) -> bool:
+        raise SearchError("index down")
+
+    def delete(self, post_ids: Sequence[str]) -> None:
+        raise SearchError("index down")
+
+    def get(self, post_id: str) -> SearchDocument | None:
+        return None
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        return []
+
+    def count(self, query: SearchQuery) -> int:
+        return 0
+
+
+def test_indexing_run_indexes_every_stored_post_once_with_its_queue(config_path: Path) -> None:
+    config = load_config(config_path)
+    pipeline.run_once(config)
+    store, index = open_store(config), open_search(config)
+    assert store.outbox.count() == 0
+    assert index.count(SearchQuery()) == store.posts.count() == len(sample_labels())
+    (item,) = store.queues.items(queue="billing", limit=1)
+    document = index.get(item.post.id)
+    assert document is not None
+    assert (document.queue, document.status, document.action) == (
+        "billing",
+        "new",
+        item.decision.action,
+    )
+
+
+def test_indexing_failed_index_keeps_the_outbox_for_the_next_run(config_path: Path) -> None:
+    config = load_config(config_path)
+    run_id = pipeline.start_run(config)
+    batch = pipeline.collect(config, "reddit_samples", run_id)
+    pipeline.classify(config, batch["batch_id"])
+    pipeline.store_batch(config, batch["batch_id"])
+    pipeline.route(config, batch["batch_id"])
+    store = open_store(config)
+    waiting = store.outbox.count()
+    assert waiting >= batch["fetched"]
+    with pytest.raises(SearchError, match="index down"):
+        indexing.drain(store, DownIndex())
+    assert store.outbox.count() == waiting  # nothing lost
+    assert search.search(config, "hub") == []  # and nothing searchable yet
+    assert pipeline.index(config)["indexed"] == batch["fetched"]
+    assert store.outbox.count() == 0
+    assert open_search(config).count(SearchQuery()) == batch["fetched"]
+
+
+def test_indexing_status_change_reaches_the_index(config_path: Path) -> None:
+    config = load_config(config_path)
+    pipeline.run_once(config)
+    (item,) = open_store(config).queues.items(queue="logistics", limit=1)
+    queues.set_status(config, item.post.id, "claimed", actor="ana")
+    pipeline.index(config)
+    document = open_search(config).get(item.post.id)
+    assert document is not None and document.status == "claimed"
+    claimed = search.search(config, "", filters={"status": "claimed"})
+    assert [r.post.id for r in claimed] == [item.post.id]
+
+
+def test_indexing_documents_hold_redacted_text_and_pii_types(config_path: Path) -> None:
+    config = load_config(config_path)
+    pipeline.run_once(config)
+    (hit,) = search.search(config, "returned Cam never arrived")
+    assert "rob.hall@examplemail.com" not in hit.document.text
+    assert "email" in hit.document.pii_types
+    with_email = search.search(config, "", filters={"pii_types": "email"}, limit=1000)
+    assert hit.post.id in {r.post.id for r in with_email}
