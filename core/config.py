@@ -38,6 +38,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Timeout = Annotated[float, Field(gt=0)] | tuple[float, float]
+"""Seconds to connect and to wait for each read (one number sets both)."""
+
+
 class _SourceBase(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -60,7 +64,8 @@ class XSourceConfig(_SourceBase):
     accounts: list[str] = []
     include_retweets: bool = False
     max_pages: Annotated[int, Field(gt=0)] = 50
-    base_url: str = "https://api.x.com"
+    base_url: str = "https://api.twitter.com"  # what tweepy calls; point it at a test server
+    timeout: Timeout = (5.0, 30.0)
     retries: Annotated[int, Field(ge=0)] = 3
     backoff: Annotated[float, Field(ge=0)] = 0.5
 
@@ -80,6 +85,7 @@ class RedditSourceConfig(_SourceBase):
     search: list[str] = []
     oauth_url: str = "https://oauth.reddit.com"
     reddit_url: str = "https://www.reddit.com"
+    timeout: Timeout = (5.0, 30.0)
 
 
 SourceConfig = Annotated[

@@ -1,18 +1,16 @@
-"""The listener interface, record validation shared by every source, and the factory."""
+"""The listener interface, and the record validation every source shares."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from core.errors import RecordError
 from core.models import DeadLetter, Post
-
-if TYPE_CHECKING:
-    from core.config import Config, SourceConfig
 
 MAX_TEXT_CHARS = 40_000
 """Longest text accepted: Reddit's own limit for a self-post or comment (X allows 25,000)."""
@@ -23,26 +21,6 @@ MAX_TEXT_CHARS = 40_000
 _FORBIDDEN = re.compile(
     "[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 )
-
-
-class RecordError(ValueError):
-    """One record could not be normalized; the message says which field and why."""
-
-
-class ListenerError(RuntimeError):
-    """A source could not be read; the message names the source and what failed."""
-
-
-class ListenerAuthError(ListenerError):
-    """The credentials were refused or are missing. Retrying will not help."""
-
-
-class RateLimited(ListenerError):
-    """The platform asked us to wait until ``reset_at``."""
-
-    def __init__(self, message: str, reset_at: datetime) -> None:
-        super().__init__(message)
-        self.reset_at = reset_at
 
 
 class Removal(NamedTuple):
@@ -59,7 +37,6 @@ class Fetch:
     posts: tuple[Post, ...]
     dead_letters: tuple[DeadLetter, ...]
     cursor: dict[str, Any]
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 class Listener(Protocol):
@@ -109,30 +86,3 @@ def check_text(text: str, field_name: str = "text") -> str:
             f"field {field_name!r} contains U+{ord(char):04X} {name} at offset {match.start()}"
         )
     return text
-
-
-def build_listener(source: SourceConfig, config: Config) -> Listener:
-    """Create the listener a source configuration describes."""
-    if source.type == "replay":
-        from listeners.replay import ReplayListener
-
-        paths = source.options.get("paths")
-        if not isinstance(paths, list) or not paths:
-            raise ValueError(f"source {source.name!r}: a replay source needs a list of 'paths'")
-        return ReplayListener(
-            name=source.name,
-            network=source.network,
-            paths=[str(p) for p in paths],
-            base_dir=config.base_dir,
-        )
-    if source.type == "x":
-        from listeners.x import XListener
-
-        return XListener.from_config(source)
-    if source.type == "reddit":
-        from listeners.reddit import RedditListener
-
-        return RedditListener.from_config(source)
-    raise ValueError(
-        f"source {source.name!r}: unknown listener type {source.type!r} (known: replay, x, reddit)"
-    )

@@ -1,5 +1,4 @@
-"""Reddit (through praw): normalization of listing children (``t3`` submissions, ``t1``
-comments), the live listener and the compliance check."""
+"""Reddit (through praw): the live listener and the compliance check."""
 
 from __future__ import annotations
 
@@ -9,103 +8,37 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import prawcore
+import requests
 
-from core.models import Author, DeadLetter, Post, post_id
-from core.redaction import mask_cards
-from listeners.base import (
-    Fetch,
-    ListenerAuthError,
-    ListenerError,
-    RateLimited,
-    RecordError,
-    Removal,
-    check_text,
-    require,
-)
+from core.config import RedditSourceConfig
+from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
+from core.models import DeadLetter, Post
+from listeners.base import Fetch, Removal
+from listeners.credentials import airflow_connection
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
+from listeners.reddit_records import normalize_reddit_thing
 from listeners.state import SourceState
-
-if TYPE_CHECKING:
-    from core.config import SourceConfig
 
 log = logging.getLogger(__name__)
 
 LISTING_LIMIT = 1000
 """Reddit listings end after about 1,000 items, however far back they would go."""
 GONE = ("[deleted]", "[removed]")
-
-
-def normalize_reddit_thing(thing: dict[str, Any]) -> Post:
-    """Turn one listing child (``{"kind": "t3"|"t1", "data": {...}}``) into a post."""
-    kind = require(thing, "kind", str)
-    if kind not in ("t1", "t3"):
-        raise RecordError(f"unsupported kind {kind!r}; expected t1 (comment) or t3 (submission)")
-    data = require(thing, "data", dict)
-    fullname = require(data, "name", str)
-    if not fullname.startswith(f"{kind}_"):
-        raise RecordError(f"fullname {fullname!r} does not match kind {kind!r}")
-    author_name = require(data, "author", str)
-    created = require(data, "created_utc", (int, float))
-    try:
-        created_at = datetime.fromtimestamp(float(created), tz=UTC)
-    except (OverflowError, OSError, ValueError) as e:
-        raise RecordError(f"field 'created_utc' is not a valid timestamp: {created!r}") from e
-    permalink = require(data, "permalink", str)
-
-    if kind == "t3":
-        title = check_text(require(data, "title", str), "title")
-        body = check_text(data.get("selftext") or "", "selftext")
-        text = f"{title}\n\n{body}".strip() if body else title
-        conversation = post_id("reddit", fullname)
-        in_reply_to = None
-        metrics = {"score": data.get("score", 0), "num_comments": data.get("num_comments", 0)}
-    else:
-        title = None
-        text = check_text(require(data, "body", str), "body")
-        conversation = post_id("reddit", require(data, "link_id", str))
-        in_reply_to = post_id("reddit", require(data, "parent_id", str))
-        metrics = {"score": data.get("score", 0)}
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in metrics.values()):
-        raise RecordError("fields 'score' and 'num_comments' must be integers")
-
-    author_id = data.get("author_fullname") or author_name
-    return Post(
-        id=post_id("reddit", fullname),
-        source="reddit",
-        url=f"https://www.reddit.com{permalink}",
-        author=Author(
-            id=f"reddit:{author_id}",
-            handle=author_name,
-            display_name=author_name,
-            followers=0,
-            verified=False,
-        ),
-        text=mask_cards(text),
-        created_at=created_at,
-        language=None,
-        conversation_id=conversation,
-        in_reply_to_id=in_reply_to,
-        metrics=metrics,
-        title=None if title is None else mask_cards(title),
-    )
+API_ERRORS = (prawcore.PrawcoreException, requests.RequestException)
+"""What praw's requests raise: rate limits, refused credentials, 5xx, timeouts."""
 
 
 def reddit_credentials(connection_id: str = "reddit_default") -> tuple[str, str, str]:
     """``(client_id, client_secret, user_agent)`` from the Airflow connection (login, password,
     extra ``user_agent``), else from ``EARSHOT_REDDIT_CLIENT_ID`` / ``_CLIENT_SECRET`` /
     ``_USER_AGENT``."""
-    try:
-        from airflow.sdk import Connection
-
-        conn = Connection.get(connection_id)
-        if conn.login and conn.password:
-            agent = (conn.extra_dejson or {}).get("user_agent") or "earshot/0.1 (social listening)"
-            return str(conn.login), str(conn.password), str(agent)
-    except Exception:  # no Airflow, no task context, or no such connection
-        pass
+    conn = airflow_connection(connection_id)
+    if conn is not None and conn.login and conn.password:
+        agent = (conn.extra_dejson or {}).get("user_agent") or "earshot/0.1 (social listening)"
+        return str(conn.login), str(conn.password), str(agent)
     client_id = os.environ.get("EARSHOT_REDDIT_CLIENT_ID")
     secret = os.environ.get("EARSHOT_REDDIT_CLIENT_SECRET")
     if not client_id or not secret:
@@ -158,7 +91,7 @@ class RedditListener:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not subreddits and not search:
-            raise ValueError(f"Reddit source {name!r} needs subreddits or search terms")
+            raise ConfigError(f"Reddit source {name!r} needs subreddits or search terms")
         self.name = name
         self.subreddits = list(subreddits)
         self.search = list(search)
@@ -170,11 +103,18 @@ class RedditListener:
         self._reddit: Any = None
 
     @classmethod
-    def from_config(cls, source: SourceConfig) -> RedditListener:
-        options = dict(source.options)
-        client_id, secret, agent = reddit_credentials(options.pop("connection", "reddit_default"))
+    def from_config(cls, source: RedditSourceConfig) -> RedditListener:
+        client_id, secret, agent = reddit_credentials(source.connection)
         return cls(
-            name=source.name, client_id=client_id, client_secret=secret, user_agent=agent, **options
+            name=source.name,
+            client_id=client_id,
+            client_secret=secret,
+            user_agent=agent,
+            subreddits=source.subreddits,
+            search=source.search,
+            oauth_url=source.oauth_url,
+            reddit_url=source.reddit_url,
+            timeout=source.timeout,
         )
 
     def __repr__(self) -> str:
@@ -225,7 +165,7 @@ class RedditListener:
             log.warning(
                 "%s: rate limited by Reddit until %s; skipping", self.name, state.rate_limited_until
             )
-            return Fetch((), (), state.to_cursor(), {"rate_limited": 1})
+            return Fetch((), (), state.to_cursor())
         state.rate_limited_until = None
         posts: list[Post] = []
         letters: list[DeadLetter] = []
@@ -262,7 +202,7 @@ class RedditListener:
                                 json.dumps(thing, default=str).encode(),
                             )
                         )
-            except Exception as e:
+            except API_ERRORS as e:
                 self._raise(e, key, state, now)
                 break  # rate limited: this stream and the rest keep their position
             if mark and not reached and seen >= LISTING_LIMIT - 50:
@@ -277,13 +217,10 @@ class RedditListener:
                 state.streams[key] = newest
         if state.rate_limited_until is None:
             state.last_success = now
-        return Fetch(tuple(posts), tuple(letters), state.to_cursor(), {})
+        return Fetch(tuple(posts), tuple(letters), state.to_cursor())
 
     def _raise(self, error: Exception, key: str, state: SourceState, now: datetime) -> None:
-        """Turn a praw/prawcore error into ours, or record a rate limit and return."""
-        import prawcore
-        import requests
-
+        """Turn a prawcore/requests error into ours, or record a rate limit and return."""
         if isinstance(error, prawcore.TooManyRequests):
             seconds = float(error.response.headers.get("x-ratelimit-reset", 600))
             state.rate_limited_until = now + timedelta(seconds=seconds)
@@ -322,7 +259,7 @@ class RedditListener:
             try:
                 for item in self.reddit.info(fullnames=chunk):
                     alive[item.fullname] = item
-            except Exception as e:
+            except API_ERRORS as e:
                 self._raise(e, "compliance", state, self.clock())
                 assert state.rate_limited_until is not None
                 raise RateLimited(

@@ -16,10 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.errors import ConfigError, RecordError
 from core.models import DeadLetter, Post
-from listeners.base import Fetch, RecordError, Removal
-from listeners.reddit import normalize_reddit_thing
-from listeners.x import normalize_tweet, users_by_id
+from listeners.base import Fetch, Removal
+from listeners.reddit_records import normalize_reddit_thing
+from listeners.x_records import normalize_tweet, users_by_id
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class ReplayListener:
 
     def __init__(self, *, name: str, network: str, paths: list[str], base_dir: Path) -> None:
         if network not in ("x", "reddit"):
-            raise ValueError(f"replay source {name!r}: unknown network {network!r}")
+            raise ConfigError(f"replay source {name!r}: unknown network {network!r}")
         self.name = name
         self.network = network
         self.paths = paths
@@ -53,14 +54,12 @@ class ReplayListener:
         consumed: dict[str, int] = dict((cursor or {}).get("lines", {}))
         posts: list[Post] = []
         letters: list[DeadLetter] = []
-        lines_read = 0
         for path in self.files():
             key = self._key(path)
             start = consumed.get(key, 0)
             end = start
             for number, raw in _complete_lines(path, start):
                 end = number
-                lines_read += 1
                 if not raw.strip():
                     continue
                 location = f"{key}:{number}"
@@ -74,7 +73,6 @@ class ReplayListener:
             posts=tuple(posts),
             dead_letters=tuple(letters),
             cursor={"lines": consumed},
-            stats={"lines": lines_read},
         )
 
     def _key(self, path: Path) -> str:

@@ -4,16 +4,11 @@ collection, coverage gaps, and how long the platform asked us to wait."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
+from core.timeutil import from_iso as _dt
+from core.timeutil import to_iso as _iso
 
 
 @dataclass

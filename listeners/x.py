@@ -1,4 +1,4 @@
-"""X (API v2 through tweepy): normalization of tweets, the live listener, the compliance check."""
+"""X (API v2 through tweepy): the live listener and the compliance check."""
 
 from __future__ import annotations
 
@@ -6,27 +6,18 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
-from core.models import Author, DeadLetter, Post, post_id, utc
-from core.redaction import mask_cards
-from listeners.base import (
-    Fetch,
-    ListenerAuthError,
-    ListenerError,
-    RateLimited,
-    RecordError,
-    Removal,
-    check_text,
-    require,
-)
+from core.config import XSourceConfig
+from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
+from core.models import DeadLetter, Post
+from listeners.base import Fetch, Removal
+from listeners.credentials import airflow_connection
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
 from listeners.state import SourceState
-
-if TYPE_CHECKING:
-    from core.config import SourceConfig
+from listeners.x_records import normalize_tweet, users_by_id
 
 log = logging.getLogger(__name__)
 
@@ -47,78 +38,11 @@ USER_FIELDS = ("name", "username", "public_metrics", "verified", "protected")
 EXPANSIONS = ("author_id",)
 
 
-def parse_time(value: str, field_name: str) -> datetime:
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as e:
-        raise RecordError(f"field {field_name!r} is not an ISO-8601 time: {value!r}") from e
-
-
-def users_by_id(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    includes = payload.get("includes") or {}
-    users = includes.get("users") or [] if isinstance(includes, dict) else []
-    return {str(u["id"]): u for u in users if isinstance(u, dict) and "id" in u}
-
-
-def _digits(value: str, field_name: str) -> str:
-    if not value.isdigit():
-        raise RecordError(f"field {field_name!r} must be a numeric id, got {value!r}")
-    return value
-
-
-def normalize_tweet(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Post:
-    """Turn one X API v2 tweet object into a post; raises :class:`RecordError` if malformed."""
-    tweet_id = _digits(require(tweet, "id", str), "id")
-    text = mask_cards(check_text(require(tweet, "text", str)))
-    author_id = _digits(require(tweet, "author_id", str), "author_id")
-    created_at = parse_time(require(tweet, "created_at", str), "created_at")
-
-    user = users.get(author_id, {})
-    handle = user.get("username") or author_id
-    user_metrics = user.get("public_metrics") or {}
-    followers = user_metrics.get("followers_count", 0)
-    if not isinstance(followers, int):
-        raise RecordError(f"user {author_id}: followers_count must be an integer")
-
-    in_reply_to = None
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
-            in_reply_to = post_id("x", str(ref["id"]))
-    conversation = tweet.get("conversation_id")
-    metrics = tweet.get("public_metrics") or {}
-    if not isinstance(metrics, dict) or not all(isinstance(v, int) for v in metrics.values()):
-        raise RecordError("field 'public_metrics' must map names to integers")
-    lang = tweet.get("lang")
-    return Post(
-        id=post_id("x", tweet_id),
-        source="x",
-        url=f"https://x.com/{handle}/status/{tweet_id}",
-        author=Author(
-            id=f"x:{author_id}",
-            handle=str(handle),
-            display_name=str(user.get("name") or handle),
-            followers=followers,
-            verified=bool(user.get("verified", False)),
-        ),
-        text=text,
-        created_at=created_at,
-        language=lang if isinstance(lang, str) and lang != "und" else None,
-        conversation_id=post_id("x", str(conversation)) if conversation else None,
-        in_reply_to_id=in_reply_to,
-        metrics=dict(metrics),
-    )
-
-
 def x_bearer_token(connection_id: str = "x_default") -> str:
     """The bearer token: the Airflow connection's password, else ``EARSHOT_X_BEARER_TOKEN``."""
-    try:
-        from airflow.sdk import Connection
-
-        token = Connection.get(connection_id).password
-        if token:
-            return str(token)
-    except Exception:  # no Airflow, no task context, or no such connection
-        pass
+    connection = airflow_connection(connection_id)
+    if connection is not None and connection.password:
+        return str(connection.password)
     token = os.environ.get("EARSHOT_X_BEARER_TOKEN")
     if not token:
         raise ListenerAuthError(
@@ -148,7 +72,7 @@ class XListener:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not queries and not accounts:
-            raise ValueError(f"X source {name!r} needs at least one query or account")
+            raise ConfigError(f"X source {name!r} needs at least one query or account")
         self.name = name
         self.queries = [
             q if include_retweets or "is:retweet" in q else f"{q} -is:retweet" for q in queries
@@ -167,10 +91,19 @@ class XListener:
         self._client: Any = None
 
     @classmethod
-    def from_config(cls, source: SourceConfig) -> XListener:
-        options = dict(source.options)
-        token = x_bearer_token(options.pop("connection", "x_default"))
-        return cls(name=source.name, bearer_token=token, **options)
+    def from_config(cls, source: XSourceConfig) -> XListener:
+        return cls(
+            name=source.name,
+            bearer_token=x_bearer_token(source.connection),
+            queries=source.queries,
+            accounts=source.accounts,
+            include_retweets=source.include_retweets,
+            max_pages=source.max_pages,
+            base_url=source.base_url,
+            retries=source.retries,
+            backoff=source.backoff,
+            timeout=source.timeout,
+        )
 
     def __repr__(self) -> str:  # never show the token
         return (
@@ -210,7 +143,7 @@ class XListener:
             log.warning(
                 "%s: rate limited by X until %s; skipping", self.name, state.rate_limited_until
             )
-            return Fetch((), (), state.to_cursor(), {"rate_limited": 1})
+            return Fetch((), (), state.to_cursor())
         state.rate_limited_until = None
 
         horizon = now - SEARCH_WINDOW + timedelta(minutes=1)
@@ -289,7 +222,7 @@ class XListener:
                 state.streams[key] = {"since_id": str(newest)}
         if state.rate_limited_until is None:
             state.last_success = now
-        return Fetch(tuple(posts), tuple(letters), state.to_cursor(), {"pages": pages})
+        return Fetch(tuple(posts), tuple(letters), state.to_cursor())
 
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Ask X which stored tweets were deleted or became protected (100 ids a request)."""
@@ -321,7 +254,7 @@ class XListener:
                 raise ListenerError(
                     f"{self.name}: X compliance check failed: {scrub(str(e)).splitlines()[0]}"
                 ) from None
-            except Exception as e:
+            except requests.RequestException as e:  # timeouts, refused connections
                 raise ListenerError(
                     f"{self.name}: X API unreachable during compliance check: {type(e).__name__}"
                 ) from None

@@ -30,6 +30,9 @@ FILTER_FIELDS: tuple[str, ...] = (
 )
 """Fields a search can filter on exactly (``pii_types`` matches any of a document's types)."""
 
+BOOLEAN_FIELDS: tuple[str, ...] = ("private", "spam")
+"""Filter fields whose values are booleans; the other filters take strings."""
+
 UPDATABLE_FIELDS: tuple[str, ...] = ("queue", "action", "status")
 """Fields that change after a post is indexed (routing and agents' status changes)."""
 
@@ -81,6 +84,11 @@ class SearchQuery:
         unknown = sorted(set(self.filters) - set(FILTER_FIELDS))
         if unknown:
             raise SearchError(f"unknown search filters {unknown}; known: {list(FILTER_FIELDS)}")
+        for name, value in self.filters.items():
+            _check_filter(name, value)
+        for name, moment in (("created_from", self.created_from), ("created_to", self.created_to)):
+            if moment is not None and not isinstance(moment, datetime):
+                raise SearchError(f"search {name} must be a datetime, got {moment!r:.80}")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise SearchError(f"search limit must be from 1 to {MAX_LIMIT}, got {self.limit}")
         if self.offset < 0:
@@ -96,6 +104,36 @@ class SearchQuery:
             return None
         value = self.filters[name]
         return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+
+
+def _check_filter(name: str, value: Any) -> None:
+    """A filter takes one value or a list of them: booleans for :data:`BOOLEAN_FIELDS`,
+    strings for the others (None matches documents without the field)."""
+    kind = bool if name in BOOLEAN_FIELDS else str
+    values = value if isinstance(value, list | tuple | set | frozenset) else [value]
+    for item in values:
+        if item is not None and not isinstance(item, kind):
+            raise SearchError(
+                f"search filter {name!r} takes {kind.__name__} values (or a list of them),"
+                f" got {item!r:.80}"
+            )
+
+
+def check_update(post_id: str, values: Mapping[str, Any]) -> None:
+    """Raise :class:`SearchError` unless ``values`` only sets :data:`UPDATABLE_FIELDS`, each
+    to a string or None (what :meth:`SearchIndex.update` accepts, on every backend)."""
+    unknown = sorted(set(values) - set(UPDATABLE_FIELDS))
+    if unknown:
+        raise SearchError(
+            f"cannot update {unknown} of search document {post_id!r}: only"
+            f" {list(UPDATABLE_FIELDS)} change after indexing (index the document again instead)"
+        )
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise SearchError(
+                f"cannot update {name!r} of search document {post_id!r}:"
+                f" expected a string or None, got {value!r:.80}"
+            )
 
 
 @dataclass(frozen=True)
@@ -114,7 +152,8 @@ class SearchIndex(Protocol):
         ...
 
     def update(self, post_id: str, values: Mapping[str, Any]) -> bool:
-        """Change some :data:`UPDATABLE_FIELDS` of one document; False if it is not indexed."""
+        """Change some :data:`UPDATABLE_FIELDS` of one document; False if it is not indexed.
+        Raises :class:`SearchError` for any other field (see :func:`check_update`)."""
         ...
 
     def delete(self, post_ids: Sequence[str]) -> None:

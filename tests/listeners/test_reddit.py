@@ -12,7 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from listeners.base import ListenerAuthError, ListenerError
+from core.errors import ListenerAuthError, ListenerError
+from core.timeutil import to_iso
 from listeners.reddit import RedditListener
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -208,7 +209,7 @@ def test_reddit_rate_limit_is_recorded_not_slept(reddit_server: HTTPServer) -> N
     started = time.monotonic()
     fetch = make_listener(reddit_server).fetch(None)
     assert time.monotonic() - started < 5
-    assert fetch.cursor["rate_limited_until"] == (NOW + timedelta(seconds=420)).isoformat()
+    assert fetch.cursor["rate_limited_until"] == to_iso(NOW + timedelta(seconds=420))
     assert fetch.cursor["last_success"] is None and fetch.cursor["streams"] == {}
     calls = len(reddit_server.log)
     assert make_listener(reddit_server).fetch(fetch.cursor).posts == ()

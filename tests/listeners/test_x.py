@@ -13,7 +13,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from listeners.base import ListenerAuthError, ListenerError
+from core.errors import ListenerAuthError, ListenerError
+from core.timeutil import to_iso
 from listeners.x import XListener
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -88,7 +89,7 @@ def test_x_pages_through_results_and_keeps_includes(httpserver: HTTPServer) -> N
     assert [p.id for p in fetch.posts] == ["x:105", "x:104", "x:103", "x:102", "x:101"]
     assert fetch.posts[0].author.handle == "ana_b" and fetch.posts[0].author.followers == 900
     assert fetch.cursor["streams"] == {"search:Halden -is:retweet": {"since_id": "105"}}
-    assert fetch.cursor["last_success"] == NOW.isoformat()
+    assert fetch.cursor["last_success"] == to_iso(NOW)
 
     first, second = (request for request, _ in httpserver.log)
     assert first.args["query"] == "Halden -is:retweet"
@@ -152,7 +153,7 @@ def test_x_rate_limit_stops_without_sleeping_and_keeps_position(httpserver: HTTP
         "x:205",
         "x:204",
     ]  # kept; upserts make a re-read harmless
-    assert fetch.cursor["rate_limited_until"] == datetime.fromtimestamp(reset, tz=UTC).isoformat()
+    assert fetch.cursor["rate_limited_until"] == to_iso(datetime.fromtimestamp(reset, tz=UTC))
     assert fetch.cursor["streams"]["search:Halden -is:retweet"] == {
         "since_id": "200"
     }  # not advanced
@@ -226,7 +227,7 @@ def test_x_gap_when_last_success_is_older_than_the_search_window(httpserver: HTT
     }
     fetch = make_listener(httpserver).fetch(stale)
     (gap,) = fetch.cursor["gaps"]
-    assert gap["from"] == (NOW - timedelta(days=9)).isoformat()
+    assert gap["from"] == to_iso(NOW - timedelta(days=9))
     assert gap["reason"] == "last collection is older than X's 7-day search window"
     ((request, _),) = httpserver.log
     assert "since_id" not in request.args  # X rejects a since_id older than the window

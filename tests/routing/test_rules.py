@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Enrichment, Label, PiiSpan, PrivateDecision
+from core.models import Enrichment, Label, PiiResult, PiiSpan, PrivateDecision
 from routing import Router, RoutingConfigError, load_routing
 from tests.conftest import ROOT, make_post
 
@@ -26,15 +26,16 @@ def enrichment(
 ) -> Enrichment:
     return Enrichment(
         post_id=post_id,
-        sentiment=Label(sentiment, sentiment_score, "t"),
-        intent=Label(intent, 0.9, "t"),
-        private=PrivateDecision(
-            private, 0.9 if private else 0.05, ("order number in post",) if private else (), "t"
-        ),
-        pii=(PiiSpan("order_number", 0, 5),) if private else (),
-        pii_classifier="t",
-        language=Label(language, 0.9, "t"),
-        spam=Label("spam" if spam else "ham", 0.9, "t"),
+        results={
+            "sentiment": Label(sentiment, sentiment_score, "t"),
+            "intent": Label(intent, 0.9, "t"),
+            "private": PrivateDecision(
+                private, 0.9 if private else 0.05, ("order number in post",) if private else (), "t"
+            ),
+            "pii": PiiResult((PiiSpan("order_number", 0, 5),) if private else (), "t"),
+            "language": Label(language, 0.9, "t"),
+            "spam": Label("spam" if spam else "ham", 0.9, "t"),
+        },
         redacted_text="",
     )
 

@@ -167,7 +167,7 @@ def test_feedback_is_stored_for_training(
         )
         == 0
     )
-    assert store.feedback("intent") == [(post.text, "billing")]
+    assert store.feedback.list("intent") == [(post.text, "billing")]
     assert (
         main(
             [

@@ -1,0 +1,401 @@
+"""The embedded search index: the store's own database, SQLite (FTS5) or PostgreSQL (tsvector).
+
+The tables are the store's and the migrations create them (``earshot db upgrade``); this module
+only reads and writes them, through its own :class:`~sqlalchemy.Table` definitions:
+
+- ``search_documents``: one row per post, its filterable fields and its redacted text;
+- SQLite: ``search_fts``, an FTS5 table ``(post_id UNINDEXED, text)`` with the
+  ``unicode61 remove_diacritics 2`` tokenizer (case- and accent-insensitive). FTS5 cannot index
+  ``post_id``, so a row's ``rowid`` is derived from its post id (:func:`fts_rowid`, a 63-bit
+  hash) and every write and delete finds its rows by ``rowid`` instead of scanning the table;
+  should two post ids ever share a hash, indexing the second fails loudly instead of
+  overwriting the first;
+- PostgreSQL: ``search_documents.tsv``, generated as ``to_tsvector('simple', text)`` (case-,
+  not accent-insensitive) with a GIN index.
+
+User text is never query syntax. On SQLite each word (a run of letters and digits) becomes a
+quoted FTS5 string, and the strings are ANDed; on PostgreSQL the text goes through
+``plainto_tsquery('simple', ...)``, which ANDs the words the text-search parser finds. A text
+with no word in it matches nothing; an empty (or blank) text lists the filtered documents,
+newest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause
+
+from core.batching import SQL_BATCH, chunked
+from core.errors import SearchError
+from core.timeutil import utc
+from search.base import (
+    FILTER_FIELDS,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    check_update,
+)
+
+__all__ = ["SqlSearchIndex", "fts_rowid", "query_words"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC).
+
+    The same type as the store's (``storage.sql.schema.UTCDateTime``), defined again here
+    because search and storage do not import each other."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+_metadata = MetaData()
+
+DOCUMENTS: Final = Table(
+    "search_documents",
+    _metadata,
+    Column("post_id", String(80), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("author_id", String(64), nullable=False),
+    Column("author_handle", String(128), nullable=False),
+    Column("language", String(16)),
+    Column("sentiment", String(16)),
+    Column("intent", String(32)),
+    Column("private", Boolean),
+    Column("spam", Boolean),
+    Column("queue", String(32)),
+    Column("action", String(32)),
+    Column("status", String(16)),
+    Column("pii_types", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False),
+)
+"""The documents (both dialects). PostgreSQL's generated ``tsv`` column is left out: it is
+never written, and queries name it with :data:`_TSV`."""
+
+FTS: Final = Table(
+    "search_fts",
+    _metadata,
+    Column("rowid", Integer, primary_key=True),
+    Column("post_id", String(80)),
+    Column("text", Text),
+)
+"""SQLite's FTS5 table (``rowid`` is its implicit key, see :func:`fts_rowid`)."""
+
+_COLUMNS = list(DOCUMENTS.c)
+_TSV = literal_column("search_documents.tsv", postgresql.TSVECTOR)
+_FTS_MATCH_TARGET: ColumnElement[Any] = literal_column("search_fts")
+_FTS_RANK: ColumnElement[float] = literal_column("search_fts.rank", Float)
+_WORD = re.compile(r"\w+")
+_MAX_FIRST_ID = 80
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a user's text, each once, in order: runs of ``\\w`` holding at least one
+    letter or digit (a lone ``_`` is no word), NFC-normalized."""
+    words = (w for w in _WORD.findall(unicodedata.normalize("NFC", text)))
+    return list(dict.fromkeys(w for w in words if any(c.isalnum() for c in w)))
+
+
+def fts_rowid(post_id: str) -> int:
+    """The ``search_fts`` rowid of a post: a positive 63-bit hash of its id."""
+    digest = hashlib.blake2b(post_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A query's conditions: the filters, and for a text its match condition and score."""
+
+    where: list[ColumnElement[bool]]
+    source: FromClause
+    match: ColumnElement[bool] | None = None
+    score: ColumnElement[Any] = field(default_factory=lambda: literal(0.0))
+
+    @property
+    def conditions(self) -> list[ColumnElement[bool]]:
+        return self.where if self.match is None else [self.match, *self.where]
+
+
+class SqlSearchIndex:
+    """:class:`~search.base.SearchIndex` over the store's database (SQLite or PostgreSQL).
+
+    Each call runs in its own transaction on ``engine``; :meth:`index` and :meth:`delete` are
+    atomic whatever the number of documents. Database failures raise
+    :class:`~core.errors.SearchError` naming the operation."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect.name
+        if dialect == "sqlite":
+            self.name = "sqlite-fts5"
+        elif dialect == "postgresql":
+            self.name = "postgresql"
+        else:
+            raise SearchError(
+                f"the embedded search index needs SQLite or PostgreSQL, not {dialect!r}"
+            )
+        self.engine = engine
+        self._sqlite = dialect == "sqlite"
+
+    def __repr__(self) -> str:
+        return f"SqlSearchIndex({self.name}, {self.engine.url!r})"
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        unique = list({d.post_id: d for d in documents}.values())  # duplicates: last wins
+        if not unique:
+            return
+        with self._errors(f"index {_counted(unique, 'document')}{_first(unique)}") as conn:
+            for chunk in chunked(unique, SQL_BATCH):
+                rows = [_row(d) for d in chunk]
+                self._upsert_documents(conn, rows)
+                if self._sqlite:
+                    ids = [d.post_id for d in chunk]
+                    self._delete_fts(conn, ids)
+                    conn.execute(
+                        FTS.insert(),
+                        [
+                            {"rowid": fts_rowid(d.post_id), "post_id": d.post_id, "text": d.text}
+                            for d in chunk
+                        ],
+                    )
+
+    def update(self, post_id: str, values: Mapping[str, Any]) -> bool:
+        check_update(post_id, values)
+        with self._errors(f"update {sorted(values)} of document {post_id!r}") as conn:
+            if not values:
+                found = conn.execute(
+                    select(DOCUMENTS.c.post_id).where(DOCUMENTS.c.post_id == post_id)
+                ).first()
+                return found is not None
+            result = conn.execute(
+                update(DOCUMENTS).where(DOCUMENTS.c.post_id == post_id).values(dict(values))
+            )
+            return bool(result.rowcount)
+
+    def delete(self, post_ids: Sequence[str]) -> None:
+        unique = list(dict.fromkeys(post_ids))
+        if not unique:
+            return
+        with self._errors(f"delete {_counted(unique, 'document')}{_first_id(unique[0])}") as conn:
+            for chunk in chunked(unique, SQL_BATCH):
+                conn.execute(delete(DOCUMENTS).where(DOCUMENTS.c.post_id.in_(chunk)))
+                if self._sqlite:
+                    self._delete_fts(conn, chunk)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, post_id: str) -> SearchDocument | None:
+        with self._errors(f"read document {post_id!r}") as conn:
+            row = conn.execute(select(*_COLUMNS).where(DOCUMENTS.c.post_id == post_id)).first()
+        return None if row is None else _document(row._mapping)
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        plan = self._plan(query)
+        if plan is None:
+            return []
+        order = [DOCUMENTS.c.created_at.desc(), DOCUMENTS.c.post_id]  # newest first, then id
+        if plan.match is not None:
+            order.insert(0, plan.score.desc())  # best match first
+        stmt = (
+            select(*_COLUMNS, plan.score.label("score"))
+            .select_from(plan.source)
+            .where(*plan.conditions)
+            .order_by(*order)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        with self._errors(f"search {_described(query)}") as conn:
+            rows = conn.execute(stmt).all()
+        return [SearchHit(_document(r._mapping), float(r._mapping["score"])) for r in rows]
+
+    def count(self, query: SearchQuery) -> int:
+        plan = self._plan(query)
+        if plan is None:
+            return 0
+        stmt = select(func.count()).select_from(plan.source).where(*plan.conditions)
+        with self._errors(f"count {_described(query)}") as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _plan(self, query: SearchQuery) -> _Plan | None:
+        """How to run ``query``; None when it can match nothing (a text without words)."""
+        where = _filters(query, self._has_any_pii)
+        if not query.text.strip():
+            return _Plan(where, DOCUMENTS)
+        words = query_words(query.text)
+        if not words:
+            return None
+        if self._sqlite:
+            fts_query = " ".join(f'"{w}"' for w in words)  # a \w run holds no quote
+            return _Plan(
+                where,
+                FTS.join(DOCUMENTS, DOCUMENTS.c.post_id == FTS.c.post_id),
+                match=_FTS_MATCH_TARGET.op("MATCH")(literal(fts_query, Text)).self_group(),
+                score=-_FTS_RANK,  # bm25: lower is better
+            )
+        tsquery = func.plainto_tsquery(
+            literal_column("'simple'::regconfig"),
+            literal(query.text.replace("\x00", " "), Text),  # PostgreSQL text cannot hold NUL
+        )
+        return _Plan(
+            where,
+            DOCUMENTS,
+            match=_TSV.bool_op("@@")(tsquery),
+            score=func.ts_rank(_TSV, tsquery),
+        )
+
+    def _has_any_pii(self, types: list[str]) -> ColumnElement[bool]:
+        if self._sqlite:
+            element = func.json_each(DOCUMENTS.c.pii_types).table_valued("value")
+            return exists(select(1).select_from(element).where(element.c.value.in_(types)))
+        as_jsonb = cast(DOCUMENTS.c.pii_types, postgresql.JSONB)
+        return as_jsonb.has_any(cast(postgresql.array(types), postgresql.ARRAY(Text)))
+
+    def _upsert_documents(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        insert = (sqlite if self._sqlite else postgresql).insert(DOCUMENTS)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[DOCUMENTS.c.post_id],
+            set_={c.name: insert.excluded[c.name] for c in DOCUMENTS.c if c.name != "post_id"},
+        )
+        conn.execute(stmt, rows)
+
+    @staticmethod
+    def _delete_fts(conn: Connection, post_ids: Sequence[str]) -> None:
+        conn.execute(
+            delete(FTS).where(
+                FTS.c.rowid.in_([fts_rowid(i) for i in post_ids]), FTS.c.post_id.in_(post_ids)
+            )
+        )
+
+    @contextmanager
+    def _errors(self, operation: str) -> Iterator[Connection]:
+        """A transaction; a database error in it becomes a :class:`SearchError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise SearchError(
+                f"{self.name} search index: cannot {operation}: {_reason(e)}{_hint(e)}"
+            ) from e
+
+
+def _filters(
+    query: SearchQuery, has_any_pii: Callable[[list[str]], ColumnElement[bool]]
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    for name in FILTER_FIELDS:
+        allowed = query.allowed(name)
+        if allowed is None:
+            continue
+        if name == "pii_types":
+            types = [t for t in allowed if t is not None]
+            where.append(has_any_pii(types) if types else false())
+            continue
+        column = DOCUMENTS.c[name]
+        values = [v for v in allowed if v is not None]
+        conditions: list[ColumnElement[bool]] = []
+        if values:
+            conditions.append(column.in_(values))
+        if len(values) < len(allowed):
+            conditions.append(column.is_(None))
+        where.append(or_(*conditions) if conditions else false())
+    if query.created_from is not None:
+        where.append(DOCUMENTS.c.created_at >= query.created_from)
+    if query.created_to is not None:
+        where.append(DOCUMENTS.c.created_at < query.created_to)
+    return where
+
+
+def _row(document: SearchDocument) -> dict[str, Any]:
+    row = document.fields()
+    row["pii_types"] = list(document.pii_types)
+    return row
+
+
+def _document(row: RowMapping) -> SearchDocument:
+    values = {c.name: row[c.name] for c in _COLUMNS}
+    values["pii_types"] = tuple(values["pii_types"] or ())
+    return SearchDocument(**values)
+
+
+def _counted(items: Sequence[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _first(documents: Sequence[SearchDocument]) -> str:
+    return _first_id(documents[0].post_id)
+
+
+def _first_id(post_id: str) -> str:
+    shown = post_id if len(post_id) <= _MAX_FIRST_ID else post_id[:_MAX_FIRST_ID] + "…"
+    return f" (first {shown!r})"
+
+
+def _described(query: SearchQuery) -> str:
+    text = query.text if len(query.text) <= 60 else query.text[:60] + "…"
+    parts = [f"text {text!r}"] if query.text else []
+    if query.filters:
+        parts.append(f"filters {dict(query.filters)!r}")
+    if query.created_from is not None or query.created_to is not None:
+        parts.append(f"created from {query.created_from} to {query.created_to}")
+    return "documents (" + ", ".join(parts or ["everything"]) + ")"
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        return f"{type(error.orig).__name__}: {str(error.orig).strip().splitlines()[0]}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _hint(error: SQLAlchemyError) -> str:
+    message = str(error).lower()
+    if "no such table" in message or ("relation" in message and "does not exist" in message):
+        return " (the search tables are missing: run `earshot db upgrade`)"
+    if "column" in message and "tsv" in message and "does not exist" in message:
+        return " (the search tables are out of date: run `earshot db upgrade`)"
+    return ""
