@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.config import Config, load_config
-from core.errors import EarshotError, InputError
+from core.errors import EarshotError, InvalidValueError
 from core.models import QUEUE_STATUSES
 from core.timeutil import now
 
@@ -218,7 +218,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     in_path = Path(args.in_path)
     if not in_path.is_file():
-        raise InputError(f"input file not found: {in_path}")
+        raise InvalidValueError(f"input file not found: {in_path}")
     config = _config(args)
     out_path = Path(args.out_path)
     tmp = out_path.with_name(out_path.name + ".part")
@@ -335,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
+    except InvalidValueError as e:  # called wrongly, like argparse's own usage errors
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except EarshotError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

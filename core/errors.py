@@ -79,4 +79,9 @@ class SearchError(EarshotError):
 
 
 class InputError(EarshotError):
-    """A file or value given on the command line is unusable (not found, wrong format)."""
+    """An input file is unusable (unreadable, wrong format); the message names it."""
+
+
+class InvalidValueError(EarshotError):
+    """A value the caller gave (a label, a file path, a limit) is not one Earshot accepts.
+    The CLI exits with 2 for it, as for any other usage error."""

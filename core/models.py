@@ -219,7 +219,9 @@ class Enrichment:
     def label(self, task: str) -> Label:
         value = self.result(task)
         if not isinstance(value, Label):
-            raise TypeError(f"task {task!r} of post {self.post_id} holds a {value.kind}, not a label")
+            raise TypeError(
+                f"task {task!r} of post {self.post_id} holds a {value.kind}, not a label"
+            )
         return value
 
     @property

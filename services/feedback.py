@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.config import Config
-from core.errors import InputError, NotFoundError
+from core.errors import InvalidValueError, NotFoundError
 from core.models import INTENTS, SENTIMENTS
 from services.runtime import open_store
 
@@ -15,9 +15,11 @@ def correct(config: Config, post_id: str, task: str, label: str) -> None:
     """Record that ``post_id``'s ``task`` label should be ``label``."""
     allowed = LABELS.get(task)
     if allowed is None:
-        raise InputError(f"labels of {task!r} cannot be corrected (only {', '.join(LABELS)})")
+        raise InvalidValueError(
+            f"labels of {task!r} cannot be corrected (only {', '.join(LABELS)})"
+        )
     if label not in allowed:
-        raise InputError(f"{label!r} is not a {task} label ({', '.join(allowed)})")
+        raise InvalidValueError(f"{label!r} is not a {task} label ({', '.join(allowed)})")
     store = open_store(config)
     post = store.posts.get(post_id)
     if post is None:

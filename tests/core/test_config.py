@@ -75,7 +75,9 @@ def test_config_bad_listener_option_names_the_source_and_key(
 def test_config_duplicate_source_names_are_rejected(tmp_path: Path) -> None:
     twice = {"name": "a", "type": "replay", "network": "x", "paths": ["a"]}
     path = _config_with(tmp_path, {"sources": [twice, twice]})
-    with pytest.raises(ConfigError, match=r"sources: source names must be unique; repeated: \['a'\]"):
+    with pytest.raises(
+        ConfigError, match=r"sources: source names must be unique; repeated: \['a'\]"
+    ):
         load_config(path)
 
 
@@ -87,7 +89,9 @@ def test_config_missing_routing_file_is_named(tmp_path: Path) -> None:
 
 def test_config_bad_pii_pattern_is_named(tmp_path: Path) -> None:
     path = _config_with(tmp_path, {"pii_patterns": {"order_number": "(HLD-"}})
-    with pytest.raises(ConfigError, match=r"pii_patterns: order_number: invalid regular expression"):
+    with pytest.raises(
+        ConfigError, match=r"pii_patterns: order_number: invalid regular expression"
+    ):
         load_config(path)
 
 
