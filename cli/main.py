@@ -55,10 +55,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from storage.migrate import upgrade
+    from services.runtime import upgrade_database
 
-    config = _config(args)
-    revision = upgrade(config.database_url)
+    revision = upgrade_database(_config(args))
     print(f"database schema at revision {revision}")
     return 0
 
@@ -121,9 +120,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
-    from services.runtime import open_store
+    from services.reports import dead_letters
 
-    letters = open_store(_config(args)).dead_letters.list(limit=args.limit)
+    letters = dead_letters(_config(args), limit=args.limit)
     for letter in letters:
         print(f"[{letter.source}] {letter.error}")
         print(f"    payload: {_short(letter.payload.decode('utf-8', 'backslashreplace'), 110)}")

@@ -1,4 +1,8 @@
-"""The listener interface, and the record validation every source shares."""
+"""The listener interface (:class:`Listener`, what a fetch returns, what a check finds) and the
+record validation every normalizer shares (:func:`require`, :func:`check_text`).
+
+Imports nothing from the listeners that implement it.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,8 @@ class Fetch:
 
 
 class Listener(Protocol):
+    """One configured source: reads new posts from a cursor, and re-checks stored ones."""
+
     name: str
 
     def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:

@@ -1,10 +1,13 @@
-"""Reddit (through praw): the live listener and the compliance check."""
+"""The live Reddit listener (through praw): new submissions and comments of subreddits and
+site-wide search, with rate limits and coverage gaps, and the compliance check of stored items.
+
+Imported only when a Reddit source is configured (see :mod:`listeners.factory`).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -13,11 +16,12 @@ from typing import Any
 import prawcore
 import requests
 
+from core import timeutil
 from core.config import RedditSourceConfig
 from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
 from core.models import DeadLetter, Post
 from listeners.base import Fetch, Removal
-from listeners.credentials import airflow_connection
+from listeners.credentials import reddit_credentials
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
 from listeners.reddit_records import normalize_reddit_thing
 from listeners.state import SourceState
@@ -29,26 +33,7 @@ LISTING_LIMIT = 1000
 GONE = ("[deleted]", "[removed]")
 API_ERRORS = (prawcore.PrawcoreException, requests.RequestException)
 """What praw's requests raise: rate limits, refused credentials, 5xx, timeouts."""
-
-
-def reddit_credentials(connection_id: str = "reddit_default") -> tuple[str, str, str]:
-    """``(client_id, client_secret, user_agent)`` from the Airflow connection (login, password,
-    extra ``user_agent``), else from ``EARSHOT_REDDIT_CLIENT_ID`` / ``_CLIENT_SECRET`` /
-    ``_USER_AGENT``."""
-    conn = airflow_connection(connection_id)
-    if conn is not None and conn.login and conn.password:
-        agent = (conn.extra_dejson or {}).get("user_agent") or "earshot/0.1 (social listening)"
-        return str(conn.login), str(conn.password), str(agent)
-    client_id = os.environ.get("EARSHOT_REDDIT_CLIENT_ID")
-    secret = os.environ.get("EARSHOT_REDDIT_CLIENT_SECRET")
-    if not client_id or not secret:
-        raise ListenerAuthError(
-            f"no Reddit credentials: create the Airflow connection {connection_id!r}"
-            " (login = client id, password = secret) or set EARSHOT_REDDIT_CLIENT_ID"
-            " and EARSHOT_REDDIT_CLIENT_SECRET"
-        )
-    agent = os.environ.get("EARSHOT_REDDIT_USER_AGENT", "earshot/0.1 (social listening)")
-    return client_id, secret, agent
+ApiError = prawcore.PrawcoreException | requests.RequestException
 
 
 class _TimeoutRequestor(prawcore.Requestor):
@@ -58,7 +43,7 @@ class _TimeoutRequestor(prawcore.Requestor):
         return super().request(*args, timeout=self.timeout, **kwargs)
 
 
-def thing_from_praw(item: Any) -> dict[str, Any]:
+def _thing_from_praw(item: Any) -> dict[str, Any]:
     """The listing child a praw Submission or Comment was built from (no extra requests)."""
     data = {k: v for k, v in vars(item).items() if not k.startswith("_")}
     author = data.get("author")
@@ -88,13 +73,15 @@ class RedditListener:
         oauth_url: str = "https://oauth.reddit.com",
         reddit_url: str = "https://www.reddit.com",
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        connection: str = "reddit_default",
+        clock: Callable[[], datetime] = timeutil.now,
     ) -> None:
         if not subreddits and not search:
             raise ConfigError(f"Reddit source {name!r} needs subreddits or search terms")
         self.name = name
         self.subreddits = list(subreddits)
         self.search = list(search)
+        self.connection = connection
         self.clock = clock
         self._credentials = (client_id, client_secret, user_agent)
         self._urls = (oauth_url, reddit_url)
@@ -104,7 +91,11 @@ class RedditListener:
 
     @classmethod
     def from_config(cls, source: RedditSourceConfig) -> RedditListener:
-        client_id, secret, agent = reddit_credentials(source.connection)
+        """The listener for ``source``, its credentials from :func:`reddit_credentials`."""
+        try:
+            client_id, secret, agent = reddit_credentials(source.connection)
+        except ListenerAuthError as e:
+            raise ListenerAuthError(f"{source.name}: {e}") from None
         return cls(
             name=source.name,
             client_id=client_id,
@@ -115,6 +106,7 @@ class RedditListener:
             oauth_url=source.oauth_url,
             reddit_url=source.reddit_url,
             timeout=source.timeout,
+            connection=source.connection,
         )
 
     def __repr__(self) -> str:
@@ -127,7 +119,6 @@ class RedditListener:
     def reddit(self) -> Any:
         if self._reddit is None:
             import praw
-            import requests
 
             client_id, secret, agent = self._credentials
             # prawcore retries 5xx and connection errors itself (twice, with backoff); the
@@ -186,7 +177,7 @@ class RedditListener:
                         continue
                     if created > float(newest.get("created_utc", 0.0)):
                         newest = {"fullname": item.fullname, "created_utc": created}
-                    thing = thing_from_praw(item)
+                    thing = _thing_from_praw(item)
                     content = thing["data"].get("body", thing["data"].get("selftext"))
                     if thing["data"]["author"] in GONE or content in GONE:
                         continue  # deleted before we saw it: honour the deletion
@@ -203,8 +194,14 @@ class RedditListener:
                             )
                         )
             except API_ERRORS as e:
-                self._raise(e, key, state, now)
-                break  # rate limited: this stream and the rest keep their position
+                state.rate_limited_until = self._rate_limit_or_raise(e, f"on {key}", now)
+                log.warning(
+                    "%s: Reddit rate limit on %s; resuming after %s",
+                    self.name,
+                    key,
+                    state.rate_limited_until,
+                )
+                break  # this stream and the rest keep their position
             if mark and not reached and seen >= LISTING_LIMIT - 50:
                 start = datetime.fromtimestamp(since, tz=UTC)
                 state.add_gap(
@@ -219,40 +216,10 @@ class RedditListener:
             state.last_success = now
         return Fetch(tuple(posts), tuple(letters), state.to_cursor())
 
-    def _raise(self, error: Exception, key: str, state: SourceState, now: datetime) -> None:
-        """Turn a prawcore/requests error into ours, or record a rate limit and return."""
-        if isinstance(error, prawcore.TooManyRequests):
-            seconds = float(error.response.headers.get("x-ratelimit-reset", 600))
-            state.rate_limited_until = now + timedelta(seconds=seconds)
-            log.warning(
-                "%s: Reddit rate limit on %s; resuming after %s",
-                self.name,
-                key,
-                state.rate_limited_until,
-            )
-            return
-        if isinstance(
-            error, prawcore.OAuthException | prawcore.InvalidToken | prawcore.Forbidden
-        ) or (isinstance(error, prawcore.ResponseException) and error.response.status_code == 401):
-            raise ListenerAuthError(
-                f"{self.name}: Reddit refused the credentials ({scrub(str(error))}); check the"
-                " reddit_default connection or EARSHOT_REDDIT_CLIENT_ID / _SECRET"
-            ) from None
-        if isinstance(error, prawcore.ServerError | prawcore.ResponseException):
-            raise ListenerError(
-                f"{self.name}: Reddit API error on {key}: {scrub(str(error))}"
-            ) from None
-        if isinstance(error, prawcore.RequestException | requests.RequestException):
-            raise ListenerError(
-                f"{self.name}: Reddit unreachable on {key}: {type(error).__name__}"
-            ) from None
-        raise error
-
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Ask Reddit which stored items were deleted or removed (100 fullnames a request)."""
         names = [pid.removeprefix("reddit:") for pid in post_ids if pid.startswith("reddit:")]
         removals: list[Removal] = []
-        state = SourceState()
         for start in range(0, len(names), 100):
             chunk = names[start : start + 100]
             alive = {}
@@ -260,10 +227,9 @@ class RedditListener:
                 for item in self.reddit.info(fullnames=chunk):
                     alive[item.fullname] = item
             except API_ERRORS as e:
-                self._raise(e, "compliance", state, self.clock())
-                assert state.rate_limited_until is not None
+                reset = self._rate_limit_or_raise(e, "during the compliance check", self.clock())
                 raise RateLimited(
-                    f"{self.name}: Reddit rate limit during compliance", state.rate_limited_until
+                    f"{self.name}: Reddit rate limit during the compliance check", reset
                 ) from None
             for name in chunk:
                 item = alive.get(name)
@@ -279,3 +245,32 @@ class RedditListener:
                         Removal(f"reddit:{name}", "removed" if text == "[removed]" else "deleted")
                     )
         return removals
+
+    def _rate_limit_or_raise(self, error: ApiError, where: str, now: datetime) -> datetime:
+        """When to resume after a rate limit; any other failed request (after prawcore's own
+        retries) is raised as our error, naming the source and the stream or step
+        (``where``), never the secret. Refused credentials fail fast."""
+        if isinstance(error, prawcore.TooManyRequests):
+            return now + timedelta(
+                seconds=float(error.response.headers.get("x-ratelimit-reset", 600))
+            )
+        if isinstance(
+            error, prawcore.OAuthException | prawcore.InvalidToken | prawcore.Forbidden
+        ) or (isinstance(error, prawcore.ResponseException) and error.response.status_code == 401):
+            raise ListenerAuthError(
+                f"{self.name}: Reddit refused the credentials {where} ({scrub(str(error))});"
+                f" check the Airflow connection {self.connection!r} or EARSHOT_REDDIT_CLIENT_ID"
+                " / _SECRET"
+            ) from None
+        if isinstance(error, prawcore.ResponseException):  # 5xx after retries, 404, redirect
+            raise ListenerError(
+                f"{self.name}: Reddit API error {where}: {scrub(str(error))}"
+            ) from None
+        if isinstance(error, prawcore.RequestException | requests.RequestException):
+            # Timeouts and refused connections: the type says enough, the text may hold the URL.
+            raise ListenerError(
+                f"{self.name}: Reddit unreachable {where}: {type(error).__name__}"
+            ) from None
+        raise ListenerError(  # prawcore.InvalidInvocation: a misused client
+            f"{self.name}: Reddit client error {where}: {scrub(str(error))}"
+        ) from None

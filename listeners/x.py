@@ -1,20 +1,26 @@
-"""X (API v2 through tweepy): the live listener and the compliance check."""
+"""The live X listener (API v2 through tweepy): recent search and mentions timelines, with
+rate limits, coverage gaps and bounded retries, and the compliance check of stored tweets.
+
+Imported only when an X source is configured (see :mod:`listeners.factory`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+import tweepy
 
+from core import timeutil
 from core.config import XSourceConfig
 from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
 from core.models import DeadLetter, Post
 from listeners.base import Fetch, Removal
-from listeners.credentials import airflow_connection
+from listeners.credentials import x_bearer_token
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
 from listeners.state import SourceState
 from listeners.x_records import normalize_tweet, users_by_id
@@ -38,20 +44,6 @@ USER_FIELDS = ("name", "username", "public_metrics", "verified", "protected")
 EXPANSIONS = ("author_id",)
 
 
-def x_bearer_token(connection_id: str = "x_default") -> str:
-    """The bearer token: the Airflow connection's password, else ``EARSHOT_X_BEARER_TOKEN``."""
-    connection = airflow_connection(connection_id)
-    if connection is not None and connection.password:
-        return str(connection.password)
-    token = os.environ.get("EARSHOT_X_BEARER_TOKEN")
-    if not token:
-        raise ListenerAuthError(
-            f"no X credentials: create the Airflow connection {connection_id!r} with the bearer"
-            " token as its password, or set EARSHOT_X_BEARER_TOKEN"
-        )
-    return token
-
-
 class XListener:
     """Collects brand mentions from X: recent search for each query and the mentions timeline
     of each brand account, newest first, page by page, from the last id seen."""
@@ -69,7 +61,8 @@ class XListener:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         retries: int = 3,
         backoff: float = 0.5,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        connection: str = "x_default",
+        clock: Callable[[], datetime] = timeutil.now,
     ) -> None:
         if not queries and not accounts:
             raise ConfigError(f"X source {name!r} needs at least one query or account")
@@ -79,6 +72,7 @@ class XListener:
         ]
         self.accounts = [str(a) for a in accounts]
         self.max_pages = max_pages
+        self.connection = connection
         self.clock = clock
         self._token = bearer_token
         protect_secret(bearer_token)
@@ -88,21 +82,27 @@ class XListener:
             backoff=backoff,
             rewrite=None if base_url.rstrip("/") == X_API else (X_API, base_url.rstrip("/")),
         )
-        self._client: Any = None
+        self._client: tweepy.Client | None = None
 
     @classmethod
     def from_config(cls, source: XSourceConfig) -> XListener:
+        """The listener for ``source``, its token from :func:`x_bearer_token`."""
+        try:
+            token = x_bearer_token(source.connection)
+        except ListenerAuthError as e:
+            raise ListenerAuthError(f"{source.name}: {e}") from None
         return cls(
             name=source.name,
-            bearer_token=x_bearer_token(source.connection),
+            bearer_token=token,
             queries=source.queries,
             accounts=source.accounts,
             include_retweets=source.include_retweets,
             max_pages=source.max_pages,
             base_url=source.base_url,
+            timeout=source.timeout,
             retries=source.retries,
             backoff=source.backoff,
-            timeout=source.timeout,
+            connection=source.connection,
         )
 
     def __repr__(self) -> str:  # never show the token
@@ -111,10 +111,8 @@ class XListener:
         )
 
     @property
-    def client(self) -> Any:
+    def client(self) -> tweepy.Client:
         if self._client is None:
-            import tweepy
-
             client = tweepy.Client(
                 bearer_token=self._token, return_type=dict, wait_on_rate_limit=False
             )
@@ -135,8 +133,6 @@ class XListener:
             yield f"mentions:{account}", self.client.get_users_mentions, {"id": account, **fields}
 
     def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
-        import tweepy
-
         now = self.clock()
         state = SourceState.from_cursor(cursor)
         if state.rate_limited_until is not None and now < state.rate_limited_until:
@@ -163,7 +159,6 @@ class XListener:
 
         posts: list[Post] = []
         letters: list[DeadLetter] = []
-        pages = 0
         for key, method, params in self._streams():
             since_id = state.streams.get(key, {}).get("since_id")
             if since_id:
@@ -176,7 +171,6 @@ class XListener:
             try:
                 pages_iter = iter(tweepy.Paginator(method, limit=self.max_pages, **params))
                 for page_no, page in enumerate(pages_iter, start=1):
-                    pages += 1
                     users = users_by_id(page)
                     for index, tweet in enumerate(page.get("data") or []):
                         try:
@@ -191,8 +185,7 @@ class XListener:
                         newest = max(newest, int(meta["newest_id"]))
                 truncated = page_no == self.max_pages and pages_iter.next_token is not None
             except tweepy.TooManyRequests as e:
-                reset = e.reset_time or int((now + timedelta(minutes=15)).timestamp())
-                state.rate_limited_until = datetime.fromtimestamp(reset, tz=UTC)
+                state.rate_limited_until = _reset_time(e, now + timedelta(minutes=15))
                 log.warning(
                     "%s: X rate limit hit on %s; resuming after %s (kept %d posts fetched so far)",
                     self.name,
@@ -201,19 +194,8 @@ class XListener:
                     len(posts),
                 )
                 break  # this stream and the rest keep their old position
-            except (tweepy.Unauthorized, tweepy.Forbidden) as e:
-                raise ListenerAuthError(
-                    f"{self.name}: X refused the credentials ({scrub(str(e)).splitlines()[0]});"
-                    " check the bearer token in the Airflow connection or EARSHOT_X_BEARER_TOKEN"
-                ) from None
-            except tweepy.HTTPException as e:
-                raise ListenerError(
-                    f"{self.name}: X API error on {key}: {scrub(str(e)).splitlines()[0]}"
-                ) from None
-            except requests.RequestException as e:  # timeouts, refused connections (after retries)
-                raise ListenerError(
-                    f"{self.name}: X API unreachable on {key}: {type(e).__name__}"
-                ) from None
+            except (tweepy.HTTPException, requests.RequestException) as e:
+                raise self._error(e, f"on {key}") from None
             if truncated:
                 state.add_gap(
                     horizon, now, f"more than {self.max_pages} pages for {key}; older ones skipped"
@@ -226,38 +208,24 @@ class XListener:
 
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Ask X which stored tweets were deleted or became protected (100 ids a request)."""
-        import tweepy
-
         ids = [pid.removeprefix("x:") for pid in post_ids if pid.startswith("x:")]
         removals: list[Removal] = []
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]
             try:
-                response = self.client.get_tweets(
+                response: dict[str, Any] = self.client.get_tweets(
                     ids=chunk,
                     expansions=["author_id"],
                     user_fields=["protected"],
                     tweet_fields=["author_id"],
                 )
             except tweepy.TooManyRequests as e:
-                reset = (
-                    datetime.fromtimestamp(e.reset_time, tz=UTC) if e.reset_time else self.clock()
-                )
                 raise RateLimited(
-                    f"{self.name}: X rate limit during compliance check", reset
+                    f"{self.name}: X rate limit during the compliance check",
+                    _reset_time(e, self.clock()),
                 ) from None
-            except (tweepy.Unauthorized, tweepy.Forbidden) as e:
-                raise ListenerAuthError(
-                    f"{self.name}: X refused the credentials ({scrub(str(e)).splitlines()[0]})"
-                ) from None
-            except tweepy.HTTPException as e:
-                raise ListenerError(
-                    f"{self.name}: X compliance check failed: {scrub(str(e)).splitlines()[0]}"
-                ) from None
-            except requests.RequestException as e:  # timeouts, refused connections
-                raise ListenerError(
-                    f"{self.name}: X API unreachable during compliance check: {type(e).__name__}"
-                ) from None
+            except (tweepy.HTTPException, requests.RequestException) as e:
+                raise self._error(e, "during the compliance check") from None
             protected_users = {
                 str(u["id"])
                 for u in (response.get("includes") or {}).get("users", [])
@@ -278,8 +246,31 @@ class XListener:
                     removals.append(Removal(f"x:{tweet_id}", reasons.get(tweet_id, "deleted")))
         return removals
 
+    def _error(
+        self, error: tweepy.HTTPException | requests.RequestException, where: str
+    ) -> ListenerError:
+        """Our error for a failed request (after the adapter's retries), naming the source and
+        the stream or step (``where``), never the token. Refused credentials fail fast."""
+        if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden):
+            return ListenerAuthError(
+                f"{self.name}: X refused the credentials {where}"
+                f" ({scrub(str(error)).splitlines()[0]}); check the bearer token in the Airflow"
+                f" connection {self.connection!r} or EARSHOT_X_BEARER_TOKEN"
+            )
+        if isinstance(error, tweepy.HTTPException):
+            return ListenerError(
+                f"{self.name}: X API error {where}: {scrub(str(error)).splitlines()[0]}"
+            )
+        # Timeouts and refused connections: the type says enough, the text may hold the URL.
+        return ListenerError(f"{self.name}: X API unreachable {where}: {type(error).__name__}")
+
+
+def _reset_time(error: tweepy.TooManyRequests, default: datetime) -> datetime:
+    """When X said the rate limit resets (``x-rate-limit-reset``), else ``default``."""
+    if error.reset_time:
+        return datetime.fromtimestamp(error.reset_time, tz=UTC)
+    return default
+
 
 def _json_bytes(value: Any) -> bytes:
-    import json
-
     return json.dumps(value, ensure_ascii=False).encode("utf-8")

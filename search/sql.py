@@ -28,22 +28,20 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     cast,
     delete,
     exists,
@@ -63,7 +61,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from core.batching import SQL_BATCH, chunked
 from core.errors import SearchError
-from core.timeutil import utc
+from core.sqltypes import UTCDateTime
 from search.base import (
     FILTER_FIELDS,
     SearchDocument,
@@ -73,22 +71,6 @@ from search.base import (
 )
 
 __all__ = ["SqlSearchIndex", "fts_rowid", "query_words"]
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC).
-
-    The same type as the store's (``storage.sql.schema.UTCDateTime``), defined again here
-    because search and storage do not import each other."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else utc(value).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 _metadata = MetaData()
@@ -114,6 +96,7 @@ DOCUMENTS: Final = Table(
 )
 """The documents (both dialects). PostgreSQL's generated ``tsv`` column is left out: it is
 never written, and queries name it with :data:`_TSV`."""
+Index("search_documents_created_at", DOCUMENTS.c.created_at)
 
 FTS: Final = Table(
     "search_fts",

@@ -6,11 +6,16 @@ status it was read in, so two agents can never both claim one item.
 
 from __future__ import annotations
 
+import logging
+
 from core.config import Config
-from core.errors import NotFoundError, TransitionError
+from core.errors import NotFoundError, SearchError, TransitionError
 from core.models import QUEUE_STATUSES
-from services.runtime import open_store
+from services import indexing
+from services.runtime import open_search, open_store
 from storage import QueueEvent, QueueItem
+
+log = logging.getLogger(__name__)
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("claimed", "moved_private", "resolved", "no_action"),
@@ -61,6 +66,10 @@ def set_status(config: Config, post_id: str, status: str, *, actor: str) -> Queu
             post_id, from_status=item.status, to_status=status, actor=actor, assignee=assignee
         )
         tx.outbox.add([post_id], "upsert")  # the index shows the new status
+    try:
+        indexing.drain(store, open_search(config))
+    except SearchError as e:  # the outbox keeps the change; the next run sends it
+        log.warning("search index not updated yet for %s: %s", post_id, e)
     return changed
 
 

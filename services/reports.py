@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.config import Config
-from core.models import QUEUE_STATUSES
+from core.models import QUEUE_STATUSES, DeadLetter
 from core.timeutil import from_iso, now
 from services.runtime import open_store
 
@@ -50,6 +50,11 @@ def format_report(config: Config, summary: dict[str, Any] | None) -> str:
     if waiting:
         lines.append(f"Waiting for the search index: {waiting} changes (sent on the next run)")
     return "\n".join(lines)
+
+
+def dead_letters(config: Config, *, limit: int = 100) -> list[DeadLetter]:
+    """Records that could not be processed, oldest first, with where they came from and why."""
+    return open_store(config).dead_letters.list(limit=limit)
 
 
 def sources_status(config: Config, at: datetime | None = None) -> list[dict[str, Any]]:

@@ -18,6 +18,11 @@ def _store(url: str) -> SqlStore:
     return SqlStore.open(url)
 
 
+def upgrade_database(config: Config) -> str:
+    """Bring the configured database to the current schema; returns its revision."""
+    return upgrade(config.database_url)
+
+
 def open_store(config: Config) -> SqlStore:
     """The configured store, its schema migrated to the current version (cached per process)."""
     return _store(config.database_url)

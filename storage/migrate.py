@@ -42,11 +42,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from alembic.util import CommandError
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from core.errors import MigrationError
+from core.errors import EarshotError, MigrationError
+from storage.sql.database import open_engine
 
 __all__ = [
     "BASELINE",
@@ -119,7 +121,7 @@ def upgrade(url: str, *, revision: str = "head") -> str:
         if now is None:
             raise MigrationError("no revision is recorded after the upgrade")
         return now
-    except Exception as e:
+    except (SQLAlchemyError, CommandError, OSError, EarshotError) as e:
         raise MigrationError(
             f"cannot upgrade the database {_shown(url)} to revision {revision!r}"
             f" (it was at {before}): {_reason(e)}"
@@ -142,7 +144,7 @@ def current_revision(url: str) -> str | None:
         engine = _engine(url, for_upgrade=False)
         with engine.connect() as connection:
             return _revision(connection)
-    except Exception as e:
+    except (SQLAlchemyError, OSError, EarshotError) as e:
         raise MigrationError(
             f"cannot read the revision of the database {_shown(url)}: {_reason(e)}"
         ) from e
@@ -230,35 +232,19 @@ def _revision(connection: Connection) -> str | None:
 
 
 def _engine(url: str, *, for_upgrade: bool) -> Engine:
-    """An engine for ``url``; for an upgrade, SQLite creates the file's folder and begins
-    every transaction with ``BEGIN IMMEDIATE``."""
-    parsed = _parse(url)
-    dialect = parsed.get_backend_name()
-    if dialect not in ("sqlite", "postgresql"):
-        raise MigrationError(f"unsupported database {dialect!r} (supported: sqlite, postgresql)")
-    if dialect == "postgresql":
-        return create_engine(parsed)
-    path = _sqlite_path(parsed)
-    if for_upgrade and path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise MigrationError(f"cannot create the database's folder: {e}") from e
-    engine = create_engine(parsed)
-    event.listen(engine, "connect", _sqlite_connect)
-    if for_upgrade:
+    """The store's engine for ``url``; for an upgrade, SQLite also begins every transaction
+    with ``BEGIN IMMEDIATE`` so that its DDL is transactional and writers queue up."""
+    engine = open_engine(url)  # WAL and busy_timeout on SQLite; creates the file's folder
+    if engine.dialect.name == "sqlite" and for_upgrade:
+        event.listen(engine, "connect", _sqlite_manual_transactions)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy, not the sqlite3 module, begins transactions (see _sqlite_begin), so that DDL
-    # is transactional too; without a "begin" listener, statements autocommit (reads only).
+    # is transactional too.
     dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -302,7 +288,7 @@ def _file_lock(parsed: URL) -> Iterator[None]:
 def _parse(url: str) -> URL:
     try:
         return make_url(url)
-    except Exception as e:
+    except ArgumentError as e:
         raise MigrationError(f"not a database URL: {e}") from None
 
 
@@ -310,7 +296,7 @@ def _shown(url: str) -> str:
     """The URL with its password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except ArgumentError:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 

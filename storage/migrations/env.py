@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from alembic import context
 
+from core.errors import MigrationError
 from storage.migrate import include_object
 
 config = context.config
 connection = config.attributes.get("connection")
 if context.is_offline_mode() or connection is None:
-    raise RuntimeError(
+    raise MigrationError(
         "Earshot's migrations run on a connection: use storage.migrate.upgrade(url)"
         " (earshot db upgrade), or pass connection= to storage.migrate.alembic_config()"
     )

@@ -1,44 +1,26 @@
 """The store's tables (SQLAlchemy Core), as the newest migration leaves them.
 
 Migrations (``storage/migrations``) create and change the schema; these definitions are
-what the queries are written against, and a test checks that the two agree.
+what the queries are written against, and a test checks that the two agree. The embedded
+search index's table, ``search_documents``, lives in the same database and is defined by
+:mod:`search.sql`.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
 )
 
-from core.timeutil import utc
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else utc(value).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
+from core.sqltypes import UTCDateTime
 
 metadata = MetaData()
 
@@ -182,27 +164,3 @@ index_outbox = Table(
     Column("op", String(8), nullable=False),  # "upsert" or "delete"
     Column("created_at", UTCDateTime, nullable=False),
 )
-
-# The embedded search index lives in the same database (search/sql.py queries it). SQLite adds
-# an FTS5 table ``search_fts(post_id UNINDEXED, text)``; PostgreSQL a generated ``tsv`` column
-# with a GIN index. Both are created by the migrations.
-search_documents = Table(
-    "search_documents",
-    metadata,
-    Column("post_id", String(80), primary_key=True),
-    Column("source", String(16), nullable=False),
-    Column("author_id", String(64), nullable=False),
-    Column("author_handle", String(128), nullable=False),
-    Column("language", String(16)),
-    Column("sentiment", String(16)),
-    Column("intent", String(32)),
-    Column("private", Boolean),
-    Column("spam", Boolean),
-    Column("queue", String(32)),
-    Column("action", String(32)),
-    Column("status", String(16)),
-    Column("pii_types", JSON, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("text", Text, nullable=False),
-)
-Index("search_documents_created_at", search_documents.c.created_at)

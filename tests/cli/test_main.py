@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cli import main
 from core.config import load_config
 from services.runtime import open_store
-from tests.conftest import sample_labels
+from tests.conftest import sample_labels, write_config
 
 POST_ID = re.compile(r"\b(?:x|reddit):\w+")
 
@@ -191,3 +192,32 @@ def test_cli_missing_config_is_a_clear_error(
 ) -> None:
     code, _, err = run_cli(capsys, "--config", str(tmp_path / "nope.yaml"), "report")
     assert code == 1 and "configuration file not found" in err
+
+
+def test_cli_run_with_bad_routing_rule_fails_before_any_work(
+    tmp_path: Path, config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "routing.yaml"
+    rules.write_text(
+        "queues: {care: {sla_minutes: 60}}\n"
+        "rules:\n  - {name: refunds, when: {intent: refunds}, queue: care, action: thank}\n",
+        encoding="utf-8",
+    )
+    path = write_config(tmp_path, routing=rules)
+    code, out, err = run_cli(capsys, "--config", str(path), "run", "--once")
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: {rules}: rule 'refunds'.intent: unknown ['refunds']")
+    assert not (tmp_path / "home" / "earshot.db").exists()  # nothing was collected or stored
+
+
+def test_cli_run_with_unknown_classifier_fails_before_any_work(
+    tmp_path: Path, config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    data["classifiers"]["intent"] = "intent.psychic.v9"
+    config_path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    code, _, err = run_cli(capsys, "--config", str(config_path), "run", "--once")
+    assert code == 1
+    assert f"{config_path}: classifiers.intent:" in err and "intent.psychic.v9" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "home" / "earshot.db").exists()

@@ -12,7 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from core.errors import ListenerAuthError, ListenerError
+from core.errors import ListenerAuthError, ListenerError, RateLimited
 from core.timeutil import to_iso
 from listeners.reddit import RedditListener
 
@@ -259,6 +259,38 @@ def test_reddit_refused_credentials_fail_fast(
     assert len(httpserver.log) == 1
     for text in (caplog.text, str(caught.value), repr(make_listener(httpserver))):
         assert SECRET not in text
+
+
+def test_reddit_refused_credentials_name_the_source_stream_and_connection(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/api/v1/access_token", method="POST").respond_with_json(
+        {"error": 401, "message": "Unauthorized"}, status=401
+    )
+    with pytest.raises(ListenerAuthError) as caught:
+        make_listener(httpserver, connection="reddit_social").fetch(None)
+    message = str(caught.value)
+    assert message.startswith("reddit_live: Reddit refused the credentials on r/HaldenHome:")
+    assert "Airflow connection 'reddit_social'" in message
+
+
+def test_reddit_compliance_rate_limit_raises_with_the_reset_time(
+    reddit_server: HTTPServer,
+) -> None:
+    reddit_server.expect_request("/api/info/").respond_with_data(
+        "{}",
+        status=429,
+        headers={
+            "x-ratelimit-reset": "300",
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-used": "600",
+        },
+    )
+    with pytest.raises(
+        RateLimited, match="reddit_live: Reddit rate limit during the compliance check"
+    ) as caught:
+        make_listener(reddit_server).check(["reddit:t3_s1"])
+    assert caught.value.reset_at == NOW + timedelta(seconds=300)
 
 
 def test_reddit_compliance_finds_deleted_and_removed(reddit_server: HTTPServer) -> None:

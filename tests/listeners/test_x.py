@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from core.errors import ListenerAuthError, ListenerError
+from core.errors import ListenerAuthError, ListenerError, RateLimited
 from core.timeutil import to_iso
 from listeners.x import XListener
 
@@ -219,6 +219,18 @@ def test_x_invalid_token_fails_fast_without_retries(httpserver: HTTPServer) -> N
     assert CANARY not in str(caught.value)
 
 
+def test_x_refused_credentials_name_the_source_stream_and_connection(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/2/users/777/mentions").respond_with_data("no", status=403)
+    listener = make_listener(httpserver, queries=[], accounts=["777"], connection="x_social")
+    with pytest.raises(ListenerAuthError) as caught:
+        listener.fetch(None)
+    message = str(caught.value)
+    assert message.startswith("x_live: X refused the credentials on mentions:777 (403 FORBIDDEN")
+    assert "Airflow connection 'x_social'" in message
+
+
 def test_x_gap_when_last_success_is_older_than_the_search_window(httpserver: HTTPServer) -> None:
     httpserver.expect_request(SEARCH).respond_with_handler(paged({None: page([501])}))
     stale = {
@@ -286,6 +298,26 @@ def test_x_compliance_finds_deleted_and_protected(httpserver: HTTPServer) -> Non
     ]
     ((request, _),) = httpserver.log
     assert request.args["ids"] == "1,2,3,4,5"
+
+
+def test_x_compliance_rate_limit_raises_with_the_reset_time(httpserver: HTTPServer) -> None:
+    reset = int((NOW + timedelta(minutes=9)).timestamp())
+    httpserver.expect_request("/2/tweets").respond_with_data(
+        "{}", status=429, headers={"x-rate-limit-reset": str(reset)}
+    )
+    with pytest.raises(
+        RateLimited, match="x_live: X rate limit during the compliance check"
+    ) as caught:
+        make_listener(httpserver).check(["x:1"])
+    assert caught.value.reset_at == datetime.fromtimestamp(reset, tz=UTC)
+    assert len(httpserver.log) == 1  # a 429 is never retried by the adapter
+
+
+def test_x_compliance_server_error_names_the_step(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/2/tweets").respond_with_data("down", status=500)
+    with pytest.raises(ListenerError, match="x_live: X API error during the compliance check: 500"):
+        make_listener(httpserver, retries=1).check(["x:1"])
+    assert len(httpserver.log) == 2  # the first try and one retry
 
 
 def test_x_compliance_batches_ids_by_100(httpserver: HTTPServer) -> None:

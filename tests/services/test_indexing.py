@@ -79,8 +79,8 @@ def test_indexing_status_change_reaches_the_index(config_path: Path) -> None:
     config = load_config(config_path)
     pipeline.run_once(config)
     (item,) = open_store(config).queues.items(queue="logistics", limit=1)
-    queues.set_status(config, item.post.id, "claimed", actor="ana")
-    pipeline.index(config)
+    queues.set_status(config, item.post.id, "claimed", actor="ana")  # sent at once
+    assert open_store(config).outbox.count() == 0
     document = open_search(config).get(item.post.id)
     assert document is not None and document.status == "claimed"
     claimed = search.search(config, "", filters={"status": "claimed"})

@@ -31,6 +31,7 @@ from alembic.runtime.migration import MigrationContext
 
 from core.errors import MigrationError
 from core.models import Enrichment
+from search import sql as search_sql
 from storage.migrate import BASELINE, current_revision, head_revision, upgrade
 from storage.sql.schema import metadata
 
@@ -569,13 +570,21 @@ def ignore_search_structures(
     return not (type_ == "index" and name == "search_documents_tsv")  # and its GIN index
 
 
+def database_metadata() -> sa.MetaData:
+    """Every table Earshot keeps in the store's database: the store's and the search index's."""
+    combined = sa.MetaData()
+    for table in [*metadata.tables.values(), search_sql.DOCUMENTS]:
+        table.to_metadata(combined)
+    return combined
+
+
 def schema_differences(url: str) -> list[Any]:
     with engine_for(url) as engine, engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
             opts={"compare_type": True, "include_object": ignore_search_structures},
         )
-        return compare_metadata(context, metadata)
+        return compare_metadata(context, database_metadata())
 
 
 def assert_search_structures(url: str) -> None:

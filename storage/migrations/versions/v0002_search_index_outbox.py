@@ -31,6 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from core.errors import MigrationError
+
 revision = "0002_search_index_outbox"
 down_revision = "0001_release_07680ed"
 branch_labels = None
@@ -206,7 +208,7 @@ def _by_task(data: Any, where: str) -> dict[str, Any] | None:
          "redacted_text"}
     """
     if not isinstance(data, Mapping):
-        raise ValueError(f"{where}: the enrichment is not a JSON object: {data!r:.80}")
+        raise MigrationError(f"{where}: the enrichment is not a JSON object: {data!r:.80}")
     if "results" in data:
         return None
     try:
@@ -244,7 +246,7 @@ def _by_task(data: Any, where: str) -> dict[str, Any] | None:
             "redacted_text": data["redacted_text"],
         }
     except (KeyError, TypeError) as e:
-        raise ValueError(
+        raise MigrationError(
             f"{where}: not an enrichment of release 07680ed ({type(e).__name__}: {e})"
         ) from e
 
