@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from core.batching import chunked
+from core.batching import CLASSIFY_BATCH, chunked
 from core.errors import InputError
 from core.models import Author, Label, PiiResult, Post, PrivateDecision, TaskResult
 from nlp.evaluation import Scores, scores
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from core.config import Config
 
 TRUE = {"1", "true", "yes", "y", "private", "t"}
-CHUNK = 512
 _AUTHOR = Author(id="eval", handle="")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -103,7 +102,7 @@ def evaluate_file(
                 " configures no classifier for"
             )
     results: list[TaskResult] = []
-    for chunk in chunked(texts, CHUNK):
+    for chunk in chunked(texts, CLASSIFY_BATCH):
         posts = _posts(chunk)
         if chosen is None:
             results.extend(e.results[task] for e in pipeline.run(posts))
@@ -113,7 +112,7 @@ def evaluate_file(
         if chosen.requires:
             prior = [{t: e.results[t] for t in chosen.requires} for e in pipeline.run(posts)]
         results.extend(found[task] for found in chosen.predict_tasks(posts, prior))
-        if progress and len(texts) > CHUNK:
+        if progress and len(texts) > CLASSIFY_BATCH:
             progress(f"evaluated {len(results)}/{len(texts)}")
 
     name = classifier or config.classifiers[task]

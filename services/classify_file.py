@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.batching import CLASSIFY_BATCH
 from core.config import Config
 from core.errors import InputError
 from core.models import Author, Post
 
-CHUNK = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ANONYMOUS = Author(id="file", handle="")
 
@@ -117,7 +117,7 @@ def classify_file(
 
     for item in read_records(in_path):
         pending.append(item)
-        if len(pending) >= CHUNK:
+        if len(pending) >= CLASSIFY_BATCH:
             flush()
     if pending:
         flush()
