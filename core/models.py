@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from core.timeutil import from_iso, to_iso, utc
+from core.timeutil import from_iso, to_iso
 
 SOURCES: tuple[str, ...] = ("x", "reddit")
 
@@ -60,7 +60,6 @@ __all__ = [
     "RoutingDecision",
     "TaskResult",
     "post_id",
-    "utc",
 ]
 
 
