@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from core.config import Config, load_config
 from core.errors import EarshotError, InvalidValueError
 from core.models import QUEUE_STATUSES
+from core.redaction import install_log_redaction
 from core.timeutil import now
 
 
@@ -25,8 +27,25 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
+_UNSAFE = ("Cc", "Cf", "Cs", "Co", "Cn")  # controls, format, surrogates, private, unassigned
+_NAMED = {"\n": "\\n", "\t": "\\t"}
+
+
+def _safe(text: str) -> str:
+    """User-supplied text made safe for a terminal: every control and format character
+    (bidirectional overrides, escape sequences, zero-width characters, lone surrogates) is
+    shown as an escape such as ``\\u202e``; newlines and tabs as ``\\n`` and ``\\t``."""
+    return "".join(_escaped(ch) if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
 def _short(text: str, width: int) -> str:
-    flat = " ".join(text.split())
+    flat = _safe(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -79,7 +98,8 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
             due = f"due in {minutes}m" if minutes >= 0 else f"OVERDUE {-minutes}m"
         print(
             f"{d.priority:>3}  {d.queue:<9} {item.status:<13} {d.action:<12} {due:<14} "
-            f"{d.post_id:<22} @{item.post.author.handle}: {_short(item.post.text, 70)}  [{d.rule}]"
+            f"{d.post_id:<22} @{_safe(item.post.author.handle)}:"
+            f" {_short(item.post.text, 70)}  [{d.rule}]"
         )
     return 0
 
@@ -124,7 +144,7 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
 
     letters = dead_letters(_config(args), limit=args.limit)
     for letter in letters:
-        print(f"[{letter.source}] {letter.error}")
+        print(f"[{letter.source}] {_safe(letter.error)}")
         print(f"    payload: {_short(letter.payload.decode('utf-8', 'backslashreplace'), 110)}")
     if not letters:
         print("the dead-letter table is empty", file=sys.stderr)
@@ -221,11 +241,27 @@ def cmd_classify(args: argparse.Namespace) -> int:
     config = _config(args)
     out_path = Path(args.out_path)
     tmp = out_path.with_name(out_path.name + ".part")
-    with tmp.open("w", encoding="utf-8") as out:
-        written, errors = classify_file(config, in_path, out, warn=_progress, progress=_progress)
-    tmp.replace(out_path)
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            written, errors = classify_file(
+                config, in_path, out, warn=_progress, progress=_progress
+            )
+        tmp.replace(out_path)  # all or nothing: a run that fails leaves no partial output
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"wrote {written} records to {out_path} ({errors} with errors)", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _limit(value: str) -> int:
+    """A ``--limit``: a whole number of 1 or more (argparse reports anything else, exit 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
 
 
 def _date(value: str) -> datetime:
@@ -260,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = queue_sub.add_parser("list", help="list queue items, most urgent first")
     listing.add_argument("--queue", help="only this queue (billing, logistics, care, ...)")
     listing.add_argument("--status", choices=QUEUE_STATUSES, help="only this status")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=_limit, default=50)
     listing.set_defaults(func=cmd_queue_list)
     setter = queue_sub.add_parser("set-status", help="claim, release, resolve or move private")
     setter.add_argument("post_id")
@@ -270,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="full-text search over stored posts")
     search.add_argument("text", nargs="+")
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=_limit, default=20)
     for name in ("queue", "intent", "sentiment", "source", "status"):
         search.add_argument(f"--{name}", action="append", help=f"only posts with this {name}")
     search.add_argument("--since", type=_date, help="only posts created on or after this date")
@@ -282,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.set_defaults(func=cmd_classify)
 
     dead = sub.add_parser("deadletters", help="records that could not be processed")
-    dead.add_argument("--limit", type=int, default=100)
+    dead.add_argument("--limit", type=_limit, default=100)
     dead.set_defaults(func=cmd_deadletters)
 
     sources = sub.add_parser("sources", help="each source's cursor, last success and gaps")
@@ -332,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # no log line carries a card, an email, a phone or an IBAN
     try:
         return int(args.func(args))
     except InvalidValueError as e:  # called wrongly, like argparse's own usage errors

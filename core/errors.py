@@ -26,6 +26,11 @@ class RecordError(EarshotError):
     """One input record could not be normalized; the message says which field and why."""
 
 
+class NotAMention(RecordError):
+    """A well-formed record that is no mention to keep: deleted or removed before Earshot saw
+    it. Listeners skip it (counted in a log line), never dead-letter it."""
+
+
 class ListenerError(EarshotError):
     """A source could not be read; the message names the source and what failed."""
 

@@ -6,11 +6,13 @@ ISO-8601 UTC timestamps (:mod:`core.timeutil`), used by staging, the store and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from core.errors import RecordError
 from core.timeutil import from_iso, to_iso
 
 SOURCES: tuple[str, ...] = ("x", "reddit")
@@ -63,13 +65,68 @@ __all__ = [
 ]
 
 
+# Limits every store holds to (PostgreSQL's column types; SQLite is checked the same, so a
+# record is refused alike everywhere). storage.sql.schema sizes its columns with these.
+MAX_POST_ID = 80
+MAX_AUTHOR_ID = 64
+MAX_HANDLE = 128
+MAX_LANGUAGE = 16
+MAX_SOURCE = 16
+MAX_COUNT = 2**31 - 1
+"""Largest follower count: a 32-bit signed integer column."""
+MAX_METRIC = 2**53
+"""Largest engagement count: what every JSON reader keeps exact."""
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def post_id(source: str, native_id: str) -> str:
-    """Build Earshot's stable id: ``x:<tweet id>`` or ``reddit:<fullname>``."""
+    """Build Earshot's stable id: ``x:<tweet id>`` or ``reddit:<fullname>``. Raises
+    :class:`RecordError` for an unknown source or an empty or too long id."""
     if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+        raise RecordError(f"unknown source {source!r}; expected one of {SOURCES}")
     if not native_id:
-        raise ValueError(f"empty native id for source {source!r}")
-    return f"{source}:{native_id}"
+        raise RecordError(f"empty native id for source {source!r}")
+    built = f"{source}:{native_id}"
+    _check_key(built, "id", MAX_POST_ID)
+    return built
+
+
+def _check_str(value: Any, name: str, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise RecordError(f"field {name!r} must be a string, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise RecordError(
+            f"field {name!r} holds a lone surrogate U+{ord(value[e.start]):04X}"
+            f" at offset {e.start} (not valid Unicode text)"
+        ) from None
+    if "\x00" in value:  # no PostgreSQL text can hold one
+        raise RecordError(f"field {name!r} holds a NUL character at offset {value.index(chr(0))}")
+
+
+def _check_key(value: Any, name: str, limit: int, *, optional: bool = False) -> None:
+    """An identifier: a string of at most ``limit`` characters without control characters."""
+    _check_str(value, name, optional=optional)
+    if value is None:
+        return
+    if len(value) > limit:
+        raise RecordError(f"field {name!r} is {len(value)} characters long; the limit is {limit}")
+    if match := _CONTROL.search(value):
+        raise RecordError(
+            f"field {name!r} holds control character U+{ord(match.group()):04X}"
+            f" at offset {match.start()}"
+        )
+
+
+def _check_count(value: Any, name: str, limit: int, *, low: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordError(f"field {name!r} must be an integer, got {type(value).__name__}")
+    if not low <= value <= limit:
+        raise RecordError(f"field {name!r} is {value}; it must be from {low} to {limit}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +136,14 @@ class Author:
     display_name: str = ""
     followers: int = 0
     verified: bool = False
+
+    def __post_init__(self) -> None:
+        _check_key(self.id, "author.id", MAX_AUTHOR_ID)
+        _check_key(self.handle, "author.handle", MAX_HANDLE)
+        _check_str(self.display_name, "author.display_name")
+        _check_count(self.followers, "author.followers", MAX_COUNT)
+        if not isinstance(self.verified, bool):
+            raise RecordError("field 'author.verified' must be true or false")
 
 
 @dataclass(frozen=True)
@@ -96,10 +161,36 @@ class Post:
     in_reply_to_id: str | None = None
     metrics: dict[str, int] = field(default_factory=dict)
     title: str | None = None
+    cleaned: tuple[str, ...] = ()
+    """What the listener removed from the post (e.g. invisible characters), one note per
+    field: ``"text: removed 2 invisible characters (U+200E, U+00AD)"``."""
+
+    def __post_init__(self) -> None:
+        """Check every limit the stores hold to; raises :class:`RecordError` naming the field."""
+        _check_key(self.id, "id", MAX_POST_ID)
+        _check_key(self.source, "source", MAX_SOURCE)
+        _check_str(self.url, "url")
+        if not isinstance(self.author, Author):
+            raise RecordError("field 'author' must be an Author")
+        _check_str(self.text, "text")
+        _check_str(self.title, "title", optional=True)
+        if not isinstance(self.created_at, datetime) or self.created_at.tzinfo is None:
+            raise RecordError("field 'created_at' must be a time with a time zone")
+        _check_key(self.language, "language", MAX_LANGUAGE, optional=True)
+        _check_key(self.conversation_id, "conversation_id", MAX_POST_ID, optional=True)
+        _check_key(self.in_reply_to_id, "in_reply_to_id", MAX_POST_ID, optional=True)
+        if not isinstance(self.metrics, dict):
+            raise RecordError("field 'metrics' must map names to integers")
+        for name, value in self.metrics.items():
+            _check_key(name, "metrics", MAX_LANGUAGE * 4)
+            _check_count(value, f"metrics.{name}", MAX_METRIC, low=-MAX_METRIC)  # Reddit scores
+        for note in self.cleaned:
+            _check_str(note, "cleaned")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["created_at"] = to_iso(self.created_at)
+        data["cleaned"] = list(self.cleaned)
         return data
 
     @classmethod
@@ -108,6 +199,7 @@ class Post:
         values["author"] = Author(**values["author"])
         values["created_at"] = _required_time(values["created_at"], "created_at")
         values["metrics"] = dict(values.get("metrics") or {})
+        values["cleaned"] = tuple(values.get("cleaned") or ())
         return cls(**values)
 
 

@@ -25,13 +25,15 @@ from airflow.sdk import TriggerRule, dag, task
 )
 def social_listening() -> None:
     @task
-    def start() -> str:
+    def start(run_id: str | None = None) -> str:
         from core.config import load_config
         from services import pipeline, runtime
 
         config = load_config()
         runtime.check(config)  # a bad routing rule or classifier name fails here, before work
-        return pipeline.start_run(config)
+        cycle = pipeline.start_run(config, owner=f"airflow:{run_id}")
+        pipeline.recover(config, cycle)  # finish what an earlier, failed DAG run left
+        return cycle
 
     @task
     def sources(kind: str) -> list[str]:
@@ -82,7 +84,9 @@ def social_listening() -> None:
 
         return pipeline.index(load_config())
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    # ALL_DONE: a DAG run whose steps failed is still marked finished, so that the next one
+    # finishes its batches at once instead of waiting for them to go stale.
+    @task(trigger_rule=TriggerRule.ALL_DONE)
     def finish(cycle: str) -> dict[str, Any]:
         from core.config import load_config
         from services import pipeline, reports

@@ -6,7 +6,6 @@ Imported only when a Reddit source is configured (see :mod:`listeners.factory`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,19 +17,24 @@ import requests
 
 from core import timeutil
 from core.config import RedditSourceConfig
-from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
+from core.errors import (
+    ConfigError,
+    ListenerAuthError,
+    ListenerError,
+    NotAMention,
+    RateLimited,
+)
 from core.models import DeadLetter, Post
-from listeners.base import Fetch, Removal
+from listeners.base import Fetch, Removal, failure, payload_bytes
 from listeners.credentials import reddit_credentials
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
-from listeners.reddit_records import normalize_reddit_thing
+from listeners.reddit_records import GONE, normalize_reddit_thing
 from listeners.state import SourceState
 
 log = logging.getLogger(__name__)
 
 LISTING_LIMIT = 1000
 """Reddit listings end after about 1,000 items, however far back they would go."""
-GONE = ("[deleted]", "[removed]")
 API_ERRORS = (prawcore.PrawcoreException, requests.RequestException)
 """What praw's requests raise: rate limits, refused credentials, 5xx, timeouts."""
 ApiError = prawcore.PrawcoreException | requests.RequestException
@@ -183,14 +187,13 @@ class RedditListener:
                         continue  # deleted before we saw it: honour the deletion
                     try:
                         posts.append(normalize_reddit_thing(thing))
-                    except RecordError as e:
+                    except NotAMention:
+                        continue
+                    except Exception as e:  # one record's fault: dead-letter it, go on
                         where = f"{key} {item.fullname}"
                         letters.append(
                             DeadLetter(
-                                self.name,
-                                where,
-                                f"{where}: {e}",
-                                json.dumps(thing, default=str).encode(),
+                                self.name, where, f"{where}: {failure(e)}", payload_bytes(thing)
                             )
                         )
             except API_ERRORS as e:

@@ -6,7 +6,6 @@ Imported only when an X source is configured (see :mod:`listeners.factory`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,9 +16,9 @@ import tweepy
 
 from core import timeutil
 from core.config import XSourceConfig
-from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited, RecordError
+from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited
 from core.models import DeadLetter, Post
-from listeners.base import Fetch, Removal
+from listeners.base import Fetch, Removal, failure, payload_bytes
 from listeners.credentials import x_bearer_token
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
 from listeners.state import SourceState
@@ -172,17 +171,21 @@ class XListener:
                 pages_iter = iter(tweepy.Paginator(method, limit=self.max_pages, **params))
                 for page_no, page in enumerate(pages_iter, start=1):
                     users = users_by_id(page)
-                    for index, tweet in enumerate(page.get("data") or []):
+                    data = page.get("data") or []
+                    for index, tweet in enumerate(data if isinstance(data, list) else [data]):
                         try:
                             posts.append(normalize_tweet(tweet, users))
-                        except RecordError as e:
+                        except Exception as e:  # one record's fault: dead-letter it, go on
                             where = f"{key} page {page_no} item {index}"
                             letters.append(
-                                DeadLetter(self.name, where, f"{where}: {e}", _json_bytes(tweet))
+                                DeadLetter(
+                                    self.name, where, f"{where}: {failure(e)}", payload_bytes(tweet)
+                                )
                             )
                     meta = page.get("meta") or {}
-                    if meta.get("newest_id"):
-                        newest = max(newest, int(meta["newest_id"]))
+                    newest_id = meta.get("newest_id") if isinstance(meta, dict) else None
+                    if isinstance(newest_id, str) and newest_id.isascii() and newest_id.isdigit():
+                        newest = max(newest, int(newest_id))
                 truncated = page_no == self.max_pages and pages_iter.next_token is not None
             except tweepy.TooManyRequests as e:
                 state.rate_limited_until = _reset_time(e, now + timedelta(minutes=15))
@@ -270,7 +273,3 @@ def _reset_time(error: tweepy.TooManyRequests, default: datetime) -> datetime:
     if error.reset_time:
         return datetime.fromtimestamp(error.reset_time, tz=UTC)
     return default
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")

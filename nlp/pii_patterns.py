@@ -1,8 +1,10 @@
 """Finding personal data and identifiers in text (validated patterns), and redacting them.
 
-Emails, phone numbers, Luhn-checked payment cards, mod-97-checked IBANs and configurable
-identifiers (order, account and booking numbers). Both PII classifiers and the pipeline's
-redaction use these helpers.
+Emails (international ones too), phone numbers, payment cards (found by context and
+Luhn-checked, see :mod:`core.redaction`), mod-97-checked IBANs and configurable identifiers
+(order, account and booking numbers). The patterns for cards, emails, phones and IBANs are
+:mod:`core.redaction`'s, so that what the classifiers find and what dead letters and logs
+redact agree. Both PII classifiers and the pipeline's redaction use these helpers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from collections.abc import Mapping, Sequence
 
 from core.errors import ConfigError
 from core.models import PiiSpan
-from core.redaction import CARD, MASKED_CARD, card_digits
-
-EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
-PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,8}){1,4}(?![\w])"
-    r"|(?<![\w+])\+?\d{10,14}(?!\w)"
+from core.redaction import (
+    CARD,
+    EMAIL,
+    IBAN,
+    MASKED_CARD,
+    PHONE,
+    URL,
+    card_digits,
+    iban_valid,
+    phone_like,
 )
+
 _SEP = r"\s*[:#]?\s*#?\s*"  # "order no: #123", "order #123", "order 123"
 DEFAULT_IDENTIFIERS = {
     "order_number": r"(?i)\border\s*(?:number|no\.?|num|id|#)?"
@@ -67,26 +73,16 @@ def compile_identifiers(patterns: Mapping[str, str] | None = None) -> dict[str, 
     return compiled
 
 
-def iban_valid(candidate: str) -> bool:
-    """ISO 13616 check: move the first four characters to the end, mod 97 must be 1."""
-    compact = candidate.replace(" ", "")
-    if not 15 <= len(compact) <= 34:
-        return False
-    rotated = compact[4:] + compact[:4]
-    try:
-        return int("".join(str(int(c, 36)) for c in rotated)) % 97 == 1
-    except ValueError:
-        return False
-
-
 def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiSpan]:
     """Every PII or identifier span in ``text``, without overlaps, in text order."""
     if "@" not in text and not _DIGIT.search(text):
         # Cards, IBANs, phones and emails all need a digit or an "@": only identifiers remain.
         return _choose([s for kind, p in identifiers.items() for s in _spans(kind, p, text)])
     candidates: list[PiiSpan] = []
+    links = [m.span() for m in URL.finditer(text)]
     for match in CARD.finditer(text):
-        if card_digits(match.group()):
+        in_link = any(a <= match.start() < b for a, b in links)
+        if not in_link and card_digits(match.group(), text[: match.start()]):
             candidates.append(PiiSpan("card", match.start(), match.end()))
     for match in MASKED_CARD.finditer(text):  # masked on the way in; still a card in the post
         candidates.append(PiiSpan("card", match.start(), match.end()))
@@ -98,10 +94,7 @@ def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiS
     for kind, pattern in identifiers.items():
         candidates.extend(_spans(kind, pattern, text))
     for match in PHONE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 9 <= len(digits) <= 15 and not re.fullmatch(
-            r"(19|20)\d\d[ .-]\d{1,2}[ .-]\d{1,2}", match.group()
-        ):
+        if phone_like(match.group()):
             candidates.append(PiiSpan("phone", match.start(), match.end()))
     return _choose(candidates)
 

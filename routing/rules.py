@@ -15,6 +15,12 @@ from core.errors import RoutingConfigError
 from core.models import ACTIONS, INTENTS, SENTIMENTS, UNMATCHED, Enrichment, Post, RoutingDecision
 from core.timeutil import now as current_time
 
+NO_ACTION_QUEUE = "none"
+"""Where posts that need nothing go, closed (declared in routing.yaml, or added)."""
+EMPTY_POST = "empty_post"
+"""The built-in rule, checked before all others: a post with no letter or digit in it (empty,
+whitespace, punctuation) goes to :data:`NO_ACTION_QUEUE` with ``no_action``."""
+
 CONDITION_KEYS = {
     "intent",
     "sentiment",
@@ -140,6 +146,7 @@ def load_routing(path: str | Path) -> RoutingConfig:
             )
         queues[name] = Queue(name, sla)
     queues.setdefault(UNMATCHED, Queue(UNMATCHED, None))
+    queues.setdefault(NO_ACTION_QUEUE, Queue(NO_ACTION_QUEUE, None))
 
     tiers = []
     for name, spec in (data.get("tiers") or {}).items():
@@ -162,7 +169,7 @@ def load_routing(path: str | Path) -> RoutingConfig:
         if not isinstance(spec, dict) or "name" not in spec:
             raise RoutingConfigError(f"{where}: each rule needs a name")
         where = f"{path}: rule {spec['name']!r}"
-        if spec["name"] in seen or spec["name"] == UNMATCHED:
+        if spec["name"] in seen or spec["name"] in (UNMATCHED, EMPTY_POST):
             raise RoutingConfigError(f"{where}: duplicate or reserved rule name")
         seen.add(spec["name"])
         unknown = sorted(set(spec) - {"name", "when", "queue", "action", "priority"})
@@ -235,6 +242,11 @@ class Router:
                 raise ValueError(f"enrichment for {enrichment.post_id} paired with post {post.id}")
             rule = self.match(post, enrichment)
             tier = self.tier(post)
+            if not _has_words(post):  # nothing to read, nothing to answer: never to a person
+                decisions.append(
+                    RoutingDecision(post.id, NO_ACTION_QUEUE, 0, "no_action", EMPTY_POST, now, None)
+                )
+                continue
             if rule is None:
                 queue, action, rule_name, base = (
                     UNMATCHED,
@@ -264,6 +276,10 @@ class Router:
                 )
             )
         return decisions
+
+
+def _has_words(post: Post) -> bool:
+    return any(c.isalnum() for c in f"{post.title or ''} {post.text}")
 
 
 def _matches(when: Conditions, post: Post, enrichment: Enrichment, tier: str) -> bool:

@@ -377,16 +377,17 @@ def write_bad_records(path: Path) -> None:
         "text": "no timestamp on this one",
         "author_id": "1499999999",
     }
-    spoofed = dict(
-        good, id="1985999999999999003", text="Halden refund \u202edetacnac\u202c approved, DM me"
-    )
+    # A lone surrogate (half of a UTF-16 pair, from a client that cut an emoji in two) is no
+    # Unicode text at all. (Invisible and direction-override characters are not bad records:
+    # the listener removes them and keeps the post.)
+    broken = dict(good, id="1985999999999999003", text="Halden refund \ud83d approved, DM me")
     lines = [
         b'{"data": [{"id": "1985999999999999000", "text": "truncated in transit',
         json.dumps(
             {"data": [good, missing], "includes": {"users": [user]}, "meta": {"result_count": 2}}
         ).encode(),
         json.dumps(
-            {"data": [spoofed], "includes": {"users": [user]}, "meta": {"result_count": 1}}
+            {"data": [broken], "includes": {"users": [user]}, "meta": {"result_count": 1}}
         ).encode(),
         b'{"data": [{"id": "1985999999999999004", "text": "caf\xe9 latin-1 bytes", "author_id": "1499999999"}]}',
     ]

@@ -3,15 +3,17 @@
 The tables are the store's and the migrations create them (``earshot db upgrade``); this module
 only reads and writes them, through its own :class:`~sqlalchemy.Table` definitions:
 
-- ``search_documents``: one row per post, its filterable fields and its redacted text;
-- SQLite: ``search_fts``, an FTS5 table ``(post_id UNINDEXED, text)`` with the
-  ``unicode61 remove_diacritics 2`` tokenizer (case- and accent-insensitive). FTS5 cannot index
+- ``search_documents``: one row per post, its filterable fields, its redacted text and that
+  text folded for search (``search_text``: :func:`core.folding.fold`, no accents, no case);
+  queries are folded the same way, so both backends are case- and accent-insensitive alike;
+- SQLite: ``search_fts``, an FTS5 table ``(post_id UNINDEXED, text)`` of the folded text, with
+  the ``unicode61 remove_diacritics 2`` tokenizer. FTS5 cannot index
   ``post_id``, so a row's ``rowid`` is derived from its post id (:func:`fts_rowid`, a 63-bit
   hash) and every write and delete finds its rows by ``rowid`` instead of scanning the table;
   should two post ids ever share a hash, indexing the second fails loudly instead of
   overwriting the first;
-- PostgreSQL: ``search_documents.tsv``, generated as ``to_tsvector('simple', text)`` (case-,
-  not accent-insensitive) with a GIN index.
+- PostgreSQL: ``search_documents.tsv``, generated as ``to_tsvector('simple', search_text)``
+  with a GIN index.
 
 User text is never query syntax. On SQLite each word (a run of letters and digits) becomes a
 quoted FTS5 string, and the strings are ANDed; on PostgreSQL the text goes through
@@ -61,6 +63,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from core.batching import SQL_BATCH, chunked
 from core.errors import SearchError
+from core.folding import fold
 from core.sqltypes import UTCDateTime
 from search.base import (
     FILTER_FIELDS,
@@ -93,6 +96,7 @@ DOCUMENTS: Final = Table(
     Column("pii_types", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("text", Text, nullable=False),
+    Column("search_text", Text),
 )
 """The documents (both dialects). PostgreSQL's generated ``tsv`` column is left out: it is
 never written, and queries name it with :data:`_TSV`."""
@@ -181,7 +185,11 @@ class SqlSearchIndex:
                     conn.execute(
                         FTS.insert(),
                         [
-                            {"rowid": fts_rowid(d.post_id), "post_id": d.post_id, "text": d.text}
+                            {
+                                "rowid": fts_rowid(d.post_id),
+                                "post_id": d.post_id,
+                                "text": fold(d.text),
+                            }
                             for d in chunk
                         ],
                     )
@@ -254,7 +262,8 @@ class SqlSearchIndex:
         if not words:
             return None
         if self._sqlite:
-            fts_query = " ".join(f'"{w}"' for w in words)  # a \w run holds no quote
+            # a \w run holds no quote; the FTS table holds folded text
+            fts_query = " ".join(f'"{fold(w).replace(chr(34), "")}"' for w in words)
             return _Plan(
                 where,
                 FTS.join(DOCUMENTS, DOCUMENTS.c.post_id == FTS.c.post_id),
@@ -263,7 +272,8 @@ class SqlSearchIndex:
             )
         tsquery = func.plainto_tsquery(
             literal_column("'simple'::regconfig"),
-            literal(query.text.replace("\x00", " "), Text),  # PostgreSQL text cannot hold NUL
+            # PostgreSQL text cannot hold NUL; the documents' tsv is over folded text
+            literal(fold(query.text).replace("\x00", " "), Text),
         )
         return _Plan(
             where,
@@ -337,11 +347,12 @@ def _filters(
 def _row(document: SearchDocument) -> dict[str, Any]:
     row = document.fields()
     row["pii_types"] = list(document.pii_types)
+    row["search_text"] = fold(document.text)
     return row
 
 
 def _document(row: RowMapping) -> SearchDocument:
-    values = {c.name: row[c.name] for c in _COLUMNS}
+    values = {c.name: row[c.name] for c in _COLUMNS if c.name != "search_text"}
     values["pii_types"] = tuple(values["pii_types"] or ())
     return SearchDocument(**values)
 

@@ -1,34 +1,184 @@
 """The pipeline steps as plain functions: collect -> classify -> store -> route, then index.
 
 The Airflow DAG and ``earshot run --once`` call exactly these. Steps hand each other a batch
-id; the batch itself is staged in the store, so a retried step redoes its own work and nothing
-else. A source's cursor advances only in the same transaction that commits its posts, and the
-search index learns of each change from the outbox written in that transaction.
+id; the batch itself is staged in the store with the stage it reached (collected, classified,
+stored, routed), so a retried step redoes its own work and nothing else, and a step that finds
+its batch already past it does nothing. A source's cursor advances only in the same transaction
+that commits its posts, and the search index learns of each change from the outbox written in
+that transaction.
+
+Whatever kills a run, the next one finishes its work (:func:`recover`): a batch that was stored
+but not routed is routed; one that was never stored is abandoned, since the source's cursor
+never moved and the next collection fetches the same posts again; a stored post without a
+queue item (an older Earshot, a routing error) is routed. A run is dead when it finished, when
+its process is gone (same host), or when it has shown no sign of life for
+:data:`STALE_AFTER`; a live run's batches are left alone, so two runs at once never undo each
+other's work.
+
+One bad record never stops a run: listeners turn malformed records into dead letters, a post
+the classifiers fail on is dead-lettered alone, and a post the database refuses is found
+(each tried alone, rolled back) and dead-lettered while the rest of the batch is stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import secrets
+import socket
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.batching import CLASSIFY_BATCH, chunked
 from core.config import Config
-from core.errors import StoreError
+from core.errors import (
+    ConfigError,
+    ConflictError,
+    ModelMissingError,
+    StoreError,
+    UnknownClassifierError,
+)
+from core.models import DeadLetter, Enrichment, Post
+from core.redaction import redact_pii
+from core.timeutil import now
 from services import indexing, metrics
 from services.runtime import open_search, open_store, router
+from storage import Batch, Run, Store
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
+STALE_AFTER = timedelta(minutes=30)
+"""A run that has shown no sign of life for this long (no step started or finished, no chunk
+classified) is taken for dead, and a later run finishes its batches."""
+RUN_HISTORY = timedelta(days=30)
+"""Finished runs (and their batches' counts) are kept this long for reports."""
+MAX_BATCH_ID = 64
+SYSTEMIC_ERRORS = (ConfigError, ModelMissingError, UnknownClassifierError)
+"""Classifier failures that are not about one post: they stop the step instead of
+dead-lettering every post."""
 
-def start_run(config: Config, run_id: str | None = None) -> str:
+
+def process_owner() -> str:
+    """Who runs a run started in this process: ``<host>:<pid>``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def start_run(config: Config, run_id: str | None = None, *, owner: str | None = None) -> str:
+    """Record a new run, owned by this process unless ``owner`` says otherwise (the Airflow
+    DAG passes ``airflow:<dag run>``: its steps run in other processes)."""
     run_id = run_id or f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-    open_store(config).staging.start_run(run_id)
+    open_store(config).staging.start_run(run_id, owner=owner or process_owner())
     return run_id
+
+
+def recover(config: Config, run_id: str, progress: Progress | None = None) -> dict[str, int]:
+    """Finish what dead runs left: route their stored batches, abandon the others (their
+    posts are fetched again), then route every stored post that has no queue item. Returns
+    counts; a live run's batches are left alone."""
+    store = open_store(config)
+    done = {"batches_routed": 0, "batches_abandoned": 0, "routed": 0, "left_to_live_runs": 0}
+    for batch in store.staging.open_batches():
+        if batch.run_id == run_id:
+            continue
+        run = store.staging.run(batch.run_id)
+        if is_alive(run, current_run=run_id):
+            done["left_to_live_runs"] += 1
+            log.info(
+                "batch %s belongs to run %s (%s), still alive: left alone",
+                batch.batch_id,
+                batch.run_id,
+                run.owner if run else "?",
+            )
+            continue
+        if batch.stage == "stored":
+            done["routed"] += route(config, batch.batch_id)["routed"]
+            done["batches_routed"] += 1
+            log.warning(
+                "batch %s of run %s was stored but not routed: routed now",
+                batch.batch_id,
+                batch.run_id,
+            )
+        elif _abandon(store, batch):
+            done["batches_abandoned"] += 1
+            log.warning(
+                "batch %s of run %s was %s when its run died: abandoned, the source's cursor"
+                " never moved, so its posts are collected again",
+                batch.batch_id,
+                batch.run_id,
+                batch.stage,
+            )
+    done["routed"] += route_unrouted(config, progress)
+    if any(done.values()):
+        store.staging.annotate_run(run_id, {"recovered": done})
+    return done
+
+
+def is_alive(run: Run | None, *, current_run: str, at: datetime | None = None) -> bool:
+    """Whether ``run`` may still be working on its batches."""
+    if run is None or run.finished_at is not None:
+        return False
+    host, _, pid = (run.owner or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return run.run_id == current_run  # one run at a time per process
+        return _process_exists(int(pid))
+    return (at or now()) - run.heartbeat_at < STALE_AFTER
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _abandon(store: Store, batch: Batch) -> bool:
+    with store.transaction() as tx:
+        try:
+            tx.staging.advance(
+                batch.batch_id, from_stages=("collected", "classified"), to="abandoned"
+            )
+        except ConflictError:
+            return False  # another run got there first
+        tx.staging.drop_items(batch.batch_id)
+    return True
+
+
+def route_unrouted(config: Config, progress: Progress | None = None) -> int:
+    """Route every stored post that has no queue item (classifying any that has no labels).
+    Returns how many were routed."""
+    store = open_store(config)
+    routed = 0
+    after: set[str] = set()
+    while ids := [i for i in store.posts.unrouted(limit=CLASSIFY_BATCH) if i not in after]:
+        records = store.posts.records(ids)
+        unlabelled = [r.post for r in records if r.enrichment is None]
+        labels = {r.post.id: r.enrichment for r in records if r.enrichment is not None}
+        if unlabelled:
+            fresh, failed = _classify_posts(config, unlabelled)
+            store.posts.upsert_enrichments(fresh)
+            labels.update({e.post_id: e for e in fresh})
+            after.update(failed)  # left unrouted, and reported
+        posts = [r.post for r in records if r.post.id in labels]
+        decisions = router(config).route(posts, [labels[p.id] for p in posts])
+        with store.transaction() as tx:
+            new = tx.queues.add_decisions(decisions)
+            tx.outbox.add([d.post_id for d in new], "upsert")
+        routed += len(new)
+        after.update(p.id for p in posts if p.id not in {d.post_id for d in new})
+        if progress:
+            progress(f"routed {routed} stored posts that had no queue item")
+    if routed:
+        log.warning("routed %d stored posts that had no queue item", routed)
+    return routed
 
 
 def collect(
@@ -42,11 +192,12 @@ def collect(
     from listeners import build_listener
 
     store = open_store(config)
+    store.staging.touch_run(run_id)
     listener = build_listener(config.source(source_name), base_dir=config.base_dir)
     previous = store.cursors.get(source_name)
     fetch = listener.fetch(previous, until=until)
     dead = store.dead_letters.add(fetch.dead_letters)
-    batch_id = f"{run_id}:{source_name}"
+    batch_id = batch_id_of(run_id, source_name)
     new_gaps = len(fetch.cursor.get("gaps") or []) - len((previous or {}).get("gaps") or [])
     counts = {
         "fetched": len(fetch.posts),
@@ -78,65 +229,195 @@ def collect(
     return {"batch_id": batch_id, "source": source_name, **counts}
 
 
-def classify(config: Config, batch_id: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the configured classifiers over a staged batch."""
-    from nlp import shared_pipeline
+def batch_id_of(run_id: str, source_name: str) -> str:
+    """``<run>:<source>``, or ``<run>:<hash of source>`` if that would be too long."""
+    batch_id = f"{run_id}:{source_name}"
+    if len(batch_id) <= MAX_BATCH_ID:
+        return batch_id
+    return f"{run_id}:{hashlib.sha256(source_name.encode()).hexdigest()[:16]}"
 
+
+def classify(config: Config, batch_id: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the configured classifiers over a staged batch. A post they fail on is sent to
+    the dead-letter table with the error, and the rest of the batch goes on."""
     store = open_store(config)
+    batch = store.staging.batch(batch_id)
+    if batch.stage not in ("collected", "classified"):
+        return {"batch_id": batch_id, "classified": 0, "stage": batch.stage}
+    store.staging.touch_run(batch.run_id)
     posts = [post for post, _ in store.staging.batch_items(batch_id)]
-    pipeline = shared_pipeline(config)
-    enrichments = []
-    for chunk in chunked(posts, CLASSIFY_BATCH):
-        enrichments.extend(pipeline.run(chunk))
+
+    def done(n: int) -> None:
+        store.staging.touch_run(batch.run_id)
         if progress and len(posts) > CLASSIFY_BATCH:
-            progress(f"classified {len(enrichments)}/{len(posts)} posts of {batch_id}")
-    store.staging.stage_enrichments(batch_id, enrichments)
+            progress(f"classified {n}/{len(posts)} posts of {batch_id}")
+
+    enrichments, failed = _classify_posts(config, posts, done)
+    letters = [
+        _dead_letter(batch.source, post, f"classification failed: {failed[post.id]}")
+        for post in posts
+        if post.id in failed
+    ]
+    with store.transaction() as tx:
+        tx.staging.stage_enrichments(batch_id, enrichments, dropped=list(failed))
+        tx.dead_letters.add(letters)
+        if letters:
+            old = tx.staging.batch(batch_id).counts.get("dead_letters", 0)
+            tx.staging.update_batch(
+                batch_id, stage="classified", counts={"dead_letters": old + len(letters)}
+            )
     intents = Counter(e.intent.label for e in enrichments)
     log.info("classified %d posts of %s: %s", len(enrichments), batch_id, dict(intents))
-    return {"batch_id": batch_id, "classified": len(enrichments)}
+    return {"batch_id": batch_id, "classified": len(enrichments), "failed": len(letters)}
+
+
+def _classify_posts(
+    config: Config, posts: Sequence[Post], done: Callable[[int], None] | None = None
+) -> tuple[list[Enrichment], dict[str, str]]:
+    """Labels for ``posts`` and, for those the classifiers failed on, the error."""
+    from nlp import shared_pipeline
+
+    pipeline = shared_pipeline(config)
+    enrichments: list[Enrichment] = []
+    failed: dict[str, str] = {}
+    for chunk in chunked(posts, CLASSIFY_BATCH):
+        try:
+            enrichments.extend(pipeline.run(chunk))
+        except SYSTEMIC_ERRORS:
+            raise
+        except Exception as error:  # one post's fault, or every post's: try them alone
+            alone = _classify_alone(pipeline, chunk)
+            if len(chunk) > 1 and not any(isinstance(r, Enrichment) for r in alone.values()):
+                raise  # not one post classifies: the classifiers are broken, not the posts
+            log.warning(
+                "classifying %d posts failed (%s: %s); classified them one by one",
+                len(chunk),
+                type(error).__name__,
+                redact_pii(str(error)),
+            )
+            enrichments.extend(r for r in alone.values() if isinstance(r, Enrichment))
+            failed.update({i: r for i, r in alone.items() if isinstance(r, str)})
+        if done:
+            done(len(enrichments) + len(failed))
+    return enrichments, failed
+
+
+def _classify_alone(pipeline: Any, posts: Sequence[Post]) -> dict[str, Enrichment | str]:
+    results: dict[str, Enrichment | str] = {}
+    for post in posts:
+        try:
+            results[post.id] = pipeline.run([post])[0]
+        except SYSTEMIC_ERRORS:
+            raise
+        except Exception as e:
+            results[post.id] = f"{type(e).__name__}: {e}"
+    return results
+
+
+def _dead_letter(source: str, post: Post, error: str) -> DeadLetter:
+    payload = json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True)
+    return DeadLetter(source, post.id, error, payload.encode("utf-8", "surrogateescape"))
 
 
 def store_batch(config: Config, batch_id: str) -> dict[str, Any]:
     """Commit a classified batch in one transaction: posts, labels, the source's cursor and
-    the outbox entries that will bring the search index up to date."""
+    the outbox entries that will bring the search index up to date. A post the database
+    refuses is sent to the dead-letter table and the rest is stored."""
     store = open_store(config)
     batch = store.staging.batch(batch_id)
+    if batch.stage in ("stored", "routed"):
+        return {"batch_id": batch_id, "stored": 0, "new": 0, "stage": batch.stage}
+    if batch.stage == "abandoned":
+        raise ConflictError(
+            f"batch {batch_id} was abandoned (its run was taken for dead); the source's cursor"
+            " did not move, so the next run collects its posts again"
+        )
+    store.staging.touch_run(batch.run_id)
     items = store.staging.batch_items(batch_id)
     unclassified = [post.id for post, enrichment in items if enrichment is None]
-    if unclassified:
+    if batch.stage != "classified" or unclassified:
+        first = f" (first: {unclassified[0]})" if unclassified else ""
         raise StoreError(
-            f"batch {batch_id} has {len(unclassified)} unclassified posts"
-            f" (first: {unclassified[0]}); run classify first"
+            f"batch {batch_id} is {batch.stage} with {len(unclassified)} unclassified"
+            f" posts{first}; run classify first"
         )
     posts = [post for post, _ in items]
     enrichments = [e for _, e in items if e is not None]
-    with store.transaction() as tx:
-        new = tx.posts.upsert(posts)
-        tx.posts.upsert_enrichments(enrichments)
-        tx.outbox.add([p.id for p in posts], "upsert")
-        if batch.pending_cursor is not None:
-            tx.cursors.set(batch.source, batch.pending_cursor)
-        tx.staging.update_batch(batch_id, stage="stored", counts={"new": new})
+    try:
+        new = _commit(store, batch, posts, enrichments, [])
+    except StoreError as error:
+        refused = store.posts.rejected(posts, enrichments)
+        if not refused:
+            raise
+        log.warning(
+            "the database refused %d posts of %s (%s): sent to the dead-letter table",
+            len(refused),
+            batch_id,
+            error,
+        )
+        letters = [
+            _dead_letter(batch.source, p, f"the database refused the post: {refused[p.id]}")
+            for p in posts
+            if p.id in refused
+        ]
+        posts = [p for p in posts if p.id not in refused]
+        enrichments = [e for e in enrichments if e.post_id not in refused]
+        new = _commit(store, batch, posts, enrichments, letters)
     log.info("stored %d posts of %s (%d new)", len(posts), batch_id, new)
     return {"batch_id": batch_id, "stored": len(posts), "new": new}
 
 
+def _commit(
+    store: Store,
+    batch: Batch,
+    posts: Sequence[Post],
+    enrichments: Sequence[Enrichment],
+    letters: Sequence[DeadLetter],
+) -> int:
+    with store.transaction() as tx:
+        tx.staging.advance(batch.batch_id, from_stages=("classified",), to="stored")
+        new = tx.posts.upsert(posts)
+        tx.posts.upsert_enrichments(enrichments)
+        tx.outbox.add([p.id for p in posts], "upsert")
+        if batch.pending_cursor is not None:
+            tx.cursors.set(batch.source, batch.pending_cursor, collected_at=batch.created_at)
+        counts = {"new": new}
+        if letters:
+            tx.dead_letters.add(letters)
+            tx.staging.drop_items(batch.batch_id, [letter.location for letter in letters])
+            counts["dead_letters"] = batch.counts.get("dead_letters", 0) + len(letters)
+        tx.staging.update_batch(batch.batch_id, stage="stored", counts=counts)
+    return new
+
+
 def route(config: Config, batch_id: str) -> dict[str, Any]:
-    """Route a stored batch to queues. Posts already in a queue keep their place."""
+    """Route a stored batch to queues, and delete its staged copy of the posts. Posts already
+    in a queue keep their place."""
     store = open_store(config)
+    batch = store.staging.batch(batch_id)
+    if batch.stage in ("routed", "abandoned"):
+        return {"batch_id": batch_id, "routed": 0, "stage": batch.stage}
+    if batch.stage != "stored":
+        raise StoreError(f"batch {batch_id} is {batch.stage}, not stored: store it first")
+    store.staging.touch_run(batch.run_id)
     items = store.staging.batch_items(batch_id)
     posts = [post for post, _ in items]
     enrichments = [e for _, e in items if e is not None]
     decisions = router(config).route(posts, enrichments)
-    with store.transaction() as tx:
-        new = tx.queues.add_decisions(decisions)
-        tx.outbox.add([d.post_id for d in new], "upsert")
-        by_queue = Counter(d.queue for d in new)
-        tx.staging.update_batch(
-            batch_id,
-            stage="routed",
-            counts={"routed": len(new), **{f"queue:{q}": n for q, n in by_queue.items()}},
-        )
+    try:
+        with store.transaction() as tx:
+            tx.staging.advance(batch_id, from_stages=("stored",), to="routed")
+            new = tx.queues.add_decisions(decisions)
+            tx.outbox.add([d.post_id for d in new], "upsert")
+            by_queue = Counter(d.queue for d in new)
+            tx.staging.update_batch(
+                batch_id,
+                stage="routed",
+                counts={"routed": len(new), **{f"queue:{q}": n for q, n in by_queue.items()}},
+            )
+            tx.staging.drop_items(batch_id)
+    except ConflictError:  # another run routed it meanwhile
+        return {"batch_id": batch_id, "routed": 0, "stage": "routed"}
     log.info("routed %d new posts of %s: %s", len(new), batch_id, dict(by_queue))
     return {"batch_id": batch_id, "routed": len(new)}
 
@@ -189,6 +470,8 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
         for key, value in counts.items():
             if key.startswith("queue:"):
                 routed[key.removeprefix("queue:")] += value
+    run = store.staging.run(run_id)
+    recovered = (run.summary or {}).get("recovered") if run is not None else None
     summary = {
         "run_id": run_id,
         "new_posts": sum(s["new"] for s in sources.values()),
@@ -196,13 +479,19 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
         "sources": sources,
         "routed": dict(routed),
     }
+    if recovered:
+        summary["recovered"] = recovered
     store.staging.finish_run(run_id, summary)
+    pruned = store.staging.prune(before=now() - RUN_HISTORY)
+    if pruned:
+        log.info("pruned %d runs that finished more than %s ago", pruned, RUN_HISTORY)
     return summary
 
 
 def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]:
     """One listening cycle over every configured source, without Airflow."""
     run_id = start_run(config)
+    recover(config, run_id, progress)
     for name in config.source_names():
         batch = collect(config, name, run_id)
         if progress:

@@ -31,6 +31,13 @@ def format_report(config: Config, summary: dict[str, Any] | None) -> str:
             f"Run {summary['run_id']}: {summary['new_posts']} new posts ({per_source}),"
             f" {summary['dead_letters']} bad records sent to the dead-letter table"
         )
+        recovered = summary.get("recovered") or {}
+        if recovered.get("routed") or recovered.get("batches_abandoned"):
+            lines.append(
+                f"Finished what an earlier run left: routed {recovered.get('routed', 0)} stored"
+                f" posts, abandoned {recovered.get('batches_abandoned', 0)} unstored batches"
+                " (their posts are collected again)"
+            )
         if summary["routed"]:
             lines.append("Routed in this run:")
             for queue, n in sorted(summary["routed"].items(), key=lambda kv: (-kv[1], kv[0])):
@@ -46,6 +53,19 @@ def format_report(config: Config, summary: dict[str, Any] | None) -> str:
         row = [counts.get((queue, s), 0) for s in QUEUE_STATUSES]
         lines.append(f"  {queue:<10} " + " ".join(f"{n:>13}" for n in row) + f" {sum(row):>7}")
     lines.append(f"Posts stored: {store.posts.count()}")
+    unrouted = store.posts.unrouted_count()
+    if unrouted:
+        lines.append(
+            f"WARNING: {unrouted} stored posts are in no queue (a run stopped before routing"
+            " them, or routing failed): the next run routes them; if it fails again, check"
+            " the routing rules"
+        )
+    open_batches = store.staging.open_batches()
+    if open_batches:
+        lines.append(
+            f"Unfinished batches: {len(open_batches)} (a run stopped or is still running);"
+            " the next run finishes those of stopped runs"
+        )
     waiting = store.outbox.count()
     if waiting:
         lines.append(f"Waiting for the search index: {waiting} changes (sent on the next run)")

@@ -7,6 +7,7 @@ from storage.base import (
     OutboxEntry,
     QueueEvent,
     QueueItem,
+    Run,
     Store,
     StoredRecord,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "OutboxEntry",
     "QueueEvent",
     "QueueItem",
+    "Run",
     "SqlStore",
     "Store",
     "StoredRecord",

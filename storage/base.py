@@ -55,6 +55,13 @@ class OutboxEntry:
     op: str  # "upsert" or "delete"
 
 
+STAGES: tuple[str, ...] = ("collected", "classified", "stored", "routed", "abandoned")
+"""A batch's stages, in order. ``routed`` and ``abandoned`` are final: the batch's staged
+posts are deleted then. ``abandoned``: its run died before storing it; the source's cursor
+never moved, so the next collection fetches the same posts again."""
+OPEN_STAGES: tuple[str, ...] = ("collected", "classified", "stored")
+
+
 @dataclass(frozen=True)
 class Batch:
     """A staged batch: one source's posts of one run, and how far the pipeline got."""
@@ -65,6 +72,19 @@ class Batch:
     stage: str
     pending_cursor: dict[str, Any] | None
     counts: dict[str, int]
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One listening cycle: who runs it, and when it last showed signs of life."""
+
+    run_id: str
+    owner: str | None
+    started_at: datetime
+    heartbeat_at: datetime
+    finished_at: datetime | None
+    summary: dict[str, Any] | None = None
 
 
 class PostRepository(Protocol):
@@ -89,6 +109,17 @@ class PostRepository(Protocol):
     def records(self, post_ids: Sequence[str]) -> list[StoredRecord]:
         """Stored posts with their labels and queue items, in the order asked (missing ids
         are left out)."""
+        ...
+
+    def unrouted(self, *, limit: int = 1000) -> list[str]:
+        """Ids of stored posts that have no queue item (in id order, at most ``limit``)."""
+        ...
+
+    def unrouted_count(self) -> int: ...
+
+    def rejected(self, posts: Sequence[Post], enrichments: Sequence[Enrichment]) -> dict[str, str]:
+        """Which posts the database refuses to store (with their labels), and why: each is
+        tried alone and rolled back. Writes nothing."""
         ...
 
 
@@ -132,7 +163,13 @@ class QueueRepository(Protocol):
 class CursorRepository(Protocol):
     def get(self, source: str) -> dict[str, Any] | None: ...
 
-    def set(self, source: str, value: Mapping[str, Any]) -> None: ...
+    def set(
+        self, source: str, value: Mapping[str, Any], *, collected_at: datetime | None = None
+    ) -> bool:
+        """Save a source's cursor. With ``collected_at`` (when the batch that reached it was
+        collected), a cursor saved by a batch collected later is kept: a slower concurrent
+        run never moves a cursor back. Returns whether it was saved."""
+        ...
 
     def all(self) -> dict[str, tuple[dict[str, Any], datetime]]:
         """Every source's cursor and when it was last saved."""
@@ -149,7 +186,8 @@ class DeadLetterRepository(Protocol):
 
 
 class StagingRepository(Protocol):
-    """Batches between pipeline steps, and runs."""
+    """Batches between pipeline steps, and runs. A batch holds a copy of its posts only while
+    it is open (collected, classified or stored); routing or abandoning it deletes them."""
 
     def stage_batch(
         self,
@@ -166,7 +204,29 @@ class StagingRepository(Protocol):
 
     def batch_items(self, batch_id: str) -> list[tuple[Post, Enrichment | None]]: ...
 
-    def stage_enrichments(self, batch_id: str, enrichments: Sequence[Enrichment]) -> None: ...
+    def stage_enrichments(
+        self, batch_id: str, enrichments: Sequence[Enrichment], *, dropped: Sequence[str] = ()
+    ) -> None:
+        """Attach labels to staged posts and drop the ``dropped`` ones (dead-lettered); the
+        batch becomes ``classified``."""
+        ...
+
+    def advance(self, batch_id: str, *, from_stages: Sequence[str], to: str) -> None:
+        """Move the batch to stage ``to`` only if it is still in one of ``from_stages`` (one
+        conditional update: of two processes, one wins); raises ConflictError otherwise."""
+        ...
+
+    def drop_items(self, batch_id: str, post_ids: Sequence[str] | None = None) -> int:
+        """Delete staged posts of a batch (all of them by default); returns how many."""
+        ...
+
+    def open_batches(self) -> list[Batch]:
+        """Batches not routed nor abandoned yet, oldest first."""
+        ...
+
+    def item_count(self) -> int:
+        """Staged posts, over every batch."""
+        ...
 
     def update_batch(
         self, batch_id: str, *, stage: str, counts: Mapping[str, int] | None = None
@@ -174,11 +234,26 @@ class StagingRepository(Protocol):
 
     def run_batches(self, run_id: str) -> list[Batch]: ...
 
-    def start_run(self, run_id: str) -> None: ...
+    def start_run(self, run_id: str, *, owner: str) -> None: ...
+
+    def touch_run(self, run_id: str) -> None:
+        """Record that the run is alive (each step calls it)."""
+        ...
+
+    def run(self, run_id: str) -> Run | None: ...
+
+    def annotate_run(self, run_id: str, values: Mapping[str, Any]) -> None:
+        """Merge ``values`` into the run's summary (before it finishes)."""
+        ...
 
     def finish_run(self, run_id: str, summary: Mapping[str, Any]) -> None: ...
 
     def last_run(self) -> dict[str, Any] | None: ...
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete runs that finished before ``before``, with their batches; returns how many
+        runs."""
+        ...
 
 
 class FeedbackRepository(Protocol):
@@ -249,6 +324,8 @@ class Store(Protocol):
 
 
 __all__ = [
+    "OPEN_STAGES",
+    "STAGES",
     "Batch",
     "CursorRepository",
     "DeadLetterRepository",
@@ -260,6 +337,7 @@ __all__ = [
     "QueueItem",
     "QueueRepository",
     "RemovalRepository",
+    "Run",
     "StagingRepository",
     "Store",
     "StoredRecord",

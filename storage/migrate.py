@@ -43,7 +43,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
@@ -102,7 +102,7 @@ def upgrade(url: str, *, revision: str = "head") -> str:
     before = "unknown"
     engine: Engine | None = None
     try:
-        engine = _engine(url, for_upgrade=True)
+        engine = _engine(url)
         with _file_lock(engine.url), engine.connect() as connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
@@ -141,7 +141,7 @@ def current_revision(url: str) -> str | None:
             path = _sqlite_path(parsed)
             if path is not None and not path.exists():
                 return None
-        engine = _engine(url, for_upgrade=False)
+        engine = _engine(url)
         with engine.connect() as connection:
             return _revision(connection)
     except (SQLAlchemyError, OSError, EarshotError) as e:
@@ -231,26 +231,11 @@ def _revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def _engine(url: str, *, for_upgrade: bool) -> Engine:
-    """The store's engine for ``url``; for an upgrade, SQLite also begins every transaction
-    with ``BEGIN IMMEDIATE`` so that its DDL is transactional and writers queue up."""
-    engine = open_engine(url)  # WAL and busy_timeout on SQLite; creates the file's folder
-    if engine.dialect.name == "sqlite" and for_upgrade:
-        event.listen(engine, "connect", _sqlite_manual_transactions)
-        event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
-    # SQLAlchemy, not the sqlite3 module, begins transactions (see _sqlite_begin), so that DDL
-    # is transactional too.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    # IMMEDIATE takes the write lock now: a second writer waits (busy_timeout) instead of
-    # failing when both try to upgrade their read lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _engine(url: str) -> Engine:
+    """The store's engine for ``url``. On SQLite it sets WAL and busy_timeout, creates the
+    file's folder, and begins every transaction with ``BEGIN IMMEDIATE``, so that DDL is
+    transactional and writers queue up."""
+    return open_engine(url)
 
 
 def _sqlite_path(parsed: URL) -> Path | None:
@@ -304,8 +289,15 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, MigrationError):
         return str(error)
     if isinstance(error, DBAPIError) and error.orig is not None:
-        return f"{type(error.orig).__name__}: {str(error.orig).strip()}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return f"{type(error.orig).__name__}: {_one_line(str(error.orig))}"
+    return (
+        f"{type(error).__name__}: {_one_line(str(error))}" if str(error) else type(error).__name__
+    )
+
+
+def _one_line(message: str) -> str:
+    """A driver's message on one line (psycopg adds hints on lines of their own)."""
+    return "; ".join(line.strip() for line in message.strip().splitlines() if line.strip())
 
 
 def _quiet_alembic() -> None:

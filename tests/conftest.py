@@ -148,9 +148,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def store(database_url: str):
     """A store over a freshly migrated database, on each backend."""
-    from storage.migrate import upgrade
-
     from storage import SqlStore
+    from storage.migrate import upgrade
 
     upgrade(database_url)
     store = SqlStore.open(database_url)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.models import PiiResult, PiiSpan, Post
+from core.redaction import EMAIL
 from nlp.pii_patterns import compile_identifiers, find_pii
 from nlp.registry import Classifier, Prior, register_classifier
 
@@ -61,6 +62,12 @@ class SpacyPii(Classifier):
         # come from the tokenizer, and nothing inside a link counts.
         found = [s for s in find_pii(doc.text, self.identifiers) if s.type != "email"]
         found += [PiiSpan("email", a, b) for a, b in emails]
+        # spaCy's LIKE_EMAIL misses international addresses (jürgen@müller.example)
+        found += [
+            PiiSpan("email", m.start(), m.end())
+            for m in EMAIL.finditer(doc.text)
+            if not any(a < m.end() and m.start() < b for a, b in emails)
+        ]
         kept = [
             s
             for s in found

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from core.errors import StoreError
 
@@ -34,16 +34,32 @@ def open_engine(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     if dialect == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+"""How long a SQLite transaction waits for another process's write lock before failing."""
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, begins transactions (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
-    # WAL lets the CLI read while an Airflow task writes; busy_timeout waits out short locks.
+    # WAL lets readers go on while a writer commits; busy_timeout waits out other writers.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at the start: of two processes, the second waits
+    # (busy_timeout) for the first to commit. A deferred transaction that reads and then
+    # writes fails at once with "database is locked" when another process wrote in between,
+    # which is what two `earshot run --once` at the same time used to hit. It also makes DDL
+    # transactional.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -56,12 +72,16 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """The open transaction, or a new one committed on leaving the block."""
+        """The open transaction, or a new one committed on leaving the block. A database
+        error becomes a :class:`StoreError` that names the database and the reason."""
         if self._connection is not None:
             yield self._connection
-        else:
+            return
+        try:
             with self.engine.begin() as connection:
                 yield connection
+        except SQLAlchemyError as e:
+            raise store_error(self.engine, e) from e
 
     def bound(self, connection: Connection) -> Database:
         return Database(self.engine, connection)
@@ -89,6 +109,33 @@ class Database:
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
         connection.execute(stmt, list(rows))
+
+    def insert_new(
+        self, connection: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
+    ) -> set[Any]:
+        """Insert the rows whose ``key`` is not in the table yet; returns their keys. Exact
+        under concurrency: of two transactions inserting one key, only one gets it back."""
+        if not rows:
+            return set()
+        stmt = (
+            (sqlite if self.dialect == "sqlite" else postgresql)
+            .insert(table)
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c[key])
+        )
+        return {row[0] for row in connection.execute(stmt, list(rows))}
+
+
+def reason(error: SQLAlchemyError) -> str:
+    """The first line of the database's own message."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def store_error(engine: Engine, error: SQLAlchemyError) -> StoreError:
+    """A :class:`StoreError` for a database error: one line, password hidden."""
+    shown = engine.url.render_as_string(hide_password=True)
+    return StoreError(f"database {shown}: {reason(error)}")
 
 
 def last_wins(items: Sequence[Any], key: Any = lambda item: item.id) -> list[Any]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from core.models import DeadLetter
-from core.redaction import mask_cards_in_bytes
+from core.redaction import redact_pii, redact_pii_in_bytes
 from core.timeutil import now
 from storage.sql import schema
 from storage.sql.database import Database
@@ -22,7 +22,9 @@ class SqlDeadLetters:
     def add(self, letters: Sequence[DeadLetter]) -> int:
         rows = {}
         for letter in letters:
-            payload = mask_cards_in_bytes(letter.payload)  # not even a broken record keeps one
+            # No personal data in a dead letter: cards masked, emails, phones and IBANs
+            # replaced, in the raw record and in the error (which may quote it); ids kept.
+            payload = redact_pii_in_bytes(letter.payload)
             digest = hashlib.sha256(
                 b"\0".join([letter.source.encode(), letter.location.encode(), payload])
             ).hexdigest()
@@ -30,7 +32,7 @@ class SqlDeadLetters:
                 "fingerprint": digest,
                 "source": letter.source,
                 "location": letter.location,
-                "error": letter.error,
+                "error": redact_pii(letter.error),
                 "payload": payload,
                 "created_at": now(),
             }

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
 from core.models import Author, Enrichment, Post, RoutingDecision
 from core.timeutil import now
 from storage.base import QueueItem, StoredRecord
 from storage.sql import schema
-from storage.sql.database import Database, last_wins
+from storage.sql.database import Database, last_wins, reason
 
 _UPDATABLE = [c.name for c in schema.posts.columns if c.name not in ("id", "first_seen_at")]
 
@@ -24,13 +25,16 @@ class SqlPosts:
 
     def upsert(self, posts: Sequence[Post]) -> int:
         unique = last_wins(posts)
+        seen = now()
+        rows = [post_row(p, seen) for p in unique]
+        new: set[str] = set()
         with self._db.begin() as conn:
-            known = existing(conn, schema.posts.c.id, [p.id for p in unique])
-            seen = now()
-            rows = [post_row(p, seen) for p in unique]
             for chunk in chunked(rows, SQL_BATCH):
-                self._db.upsert(conn, schema.posts, chunk, ["id"], update=_UPDATABLE)
-        return len({p.id for p in unique} - known)
+                inserted = self._db.insert_new(conn, schema.posts, chunk, "id")
+                known = [row for row in chunk if row["id"] not in inserted]
+                self._db.upsert(conn, schema.posts, known, ["id"], update=_UPDATABLE)
+                new |= inserted
+        return len(new)
 
     def get(self, post_id: str) -> Post | None:
         with self._db.begin() as conn:
@@ -99,6 +103,49 @@ class SqlPosts:
                     )
         return [found[i] for i in post_ids if i in found]
 
+    def unrouted(self, *, limit: int = 1000) -> list[str]:
+        p, q = schema.posts, schema.queue_items
+        stmt = (
+            select(p.c.id)
+            .outerjoin(q, q.c.post_id == p.c.id)
+            .where(q.c.post_id.is_(None))
+            .order_by(p.c.id)
+            .limit(limit)
+        )
+        with self._db.begin() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def unrouted_count(self) -> int:
+        p, q = schema.posts, schema.queue_items
+        stmt = (
+            select(func.count())
+            .select_from(p.outerjoin(q, q.c.post_id == p.c.id))
+            .where(q.c.post_id.is_(None))
+        )
+        with self._db.begin() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def rejected(self, posts: Sequence[Post], enrichments: Sequence[Enrichment]) -> dict[str, str]:
+        labels = {e.post_id: e for e in enrichments}
+        refused: dict[str, str] = {}
+        with self._db.engine.connect() as conn:
+            outer = conn.begin()
+            try:
+                probe = SqlPosts(self._db.bound(conn))
+                for post in posts:
+                    savepoint = conn.begin_nested()
+                    try:
+                        probe.upsert([post])
+                        if post.id in labels:
+                            probe.upsert_enrichments([labels[post.id]])
+                    except SQLAlchemyError as e:
+                        refused[post.id] = reason(e)
+                    finally:
+                        savepoint.rollback()
+            finally:
+                outer.rollback()
+        return refused
+
 
 def existing(conn: Connection, column: Any, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` are present in ``column``."""
@@ -144,6 +191,7 @@ def post_row(post: Post, first_seen_at: Any) -> dict[str, Any]:
         "in_reply_to_id": post.in_reply_to_id,
         "metrics": dict(post.metrics),
         "first_seen_at": first_seen_at,
+        "cleaned": list(post.cleaned) or None,
     }
 
 
@@ -166,4 +214,5 @@ def row_post(m: Any) -> Post:
         in_reply_to_id=m["in_reply_to_id"],
         metrics=dict(m["metrics"] or {}),
         title=m["title"],
+        cleaned=tuple(m["cleaned"] or ()),
     )

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 
+from core.batching import SQL_BATCH, chunked
 from core.errors import ConflictError, NotFoundError
 from core.models import RoutingDecision
 from core.timeutil import now
 from storage.base import QueueEvent, QueueItem
 from storage.sql import schema
 from storage.sql.database import Database, last_wins
-from storage.sql.posts import existing, queue_columns, row_post, row_queue_item
+from storage.sql.posts import queue_columns, row_post, row_queue_item
 
 _ITEMS = schema.queue_items
 
@@ -39,11 +40,12 @@ class SqlQueues:
             }
             for d in unique
         ]
+        new: set[str] = set()
         with self._db.begin() as conn:
-            known = existing(conn, _ITEMS.c.post_id, [d.post_id for d in unique])
             # Never overwrite: an agent may have claimed the item since it was first routed.
-            self._db.upsert(conn, _ITEMS, rows, ["post_id"], update=[])
-        return [d for d in unique if d.post_id not in known]
+            for chunk in chunked(rows, SQL_BATCH):
+                new |= self._db.insert_new(conn, _ITEMS, chunk, "post_id")
+        return [d for d in unique if d.post_id in new]
 
     def get(self, post_id: str) -> QueueItem | None:
         items = self._select(post_id=post_id, limit=1)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
+from core.models import MAX_AUTHOR_ID, MAX_HANDLE, MAX_LANGUAGE, MAX_POST_ID, MAX_SOURCE
 from core.sqltypes import UTCDateTime
 
 metadata = MetaData()
@@ -27,22 +28,23 @@ metadata = MetaData()
 posts = Table(
     "posts",
     metadata,
-    Column("id", String(80), primary_key=True),
-    Column("source", String(16), nullable=False),
+    Column("id", String(MAX_POST_ID), primary_key=True),
+    Column("source", String(MAX_SOURCE), nullable=False),
     Column("url", Text, nullable=False),
-    Column("author_id", String(64), nullable=False, index=True),
-    Column("author_handle", String(128), nullable=False),
+    Column("author_id", String(MAX_AUTHOR_ID), nullable=False, index=True),
+    Column("author_handle", String(MAX_HANDLE), nullable=False),
     Column("author_name", Text, nullable=False),
     Column("author_followers", Integer, nullable=False),
     Column("author_verified", Boolean, nullable=False),
     Column("title", Text),
     Column("text", Text, nullable=False),
-    Column("language", String(16)),
+    Column("language", String(MAX_LANGUAGE)),
     Column("created_at", UTCDateTime, nullable=False, index=True),
-    Column("conversation_id", String(80), index=True),
-    Column("in_reply_to_id", String(80)),
+    Column("conversation_id", String(MAX_POST_ID), index=True),
+    Column("in_reply_to_id", String(MAX_POST_ID)),
     Column("metrics", JSON, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("cleaned", JSON),
 )
 
 enrichments = Table(
@@ -90,6 +92,7 @@ cursors = Table(
     Column("source", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("collected_at", UTCDateTime),
 )
 
 dead_letters = Table(
@@ -154,6 +157,8 @@ runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
     Column("summary", JSON),
+    Column("owner", String(200)),
+    Column("heartbeat_at", UTCDateTime),
 )
 
 index_outbox = Table(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from core.batching import SQL_BATCH, chunked
-from core.errors import NotFoundError
+from core.errors import ConflictError, NotFoundError
 from core.models import Enrichment, Post
 from core.timeutil import now
-from storage.base import Batch
+from storage.base import OPEN_STAGES, Batch, Run
 from storage.sql import schema
 from storage.sql.database import Database, last_wins
 
@@ -74,16 +75,69 @@ class SqlStaging:
                 for p, e in conn.execute(stmt)
             ]
 
-    def stage_enrichments(self, batch_id: str, enrichments: Sequence[Enrichment]) -> None:
+    def stage_enrichments(
+        self,
+        batch_id: str,
+        enrichments: Sequence[Enrichment],
+        *,
+        dropped: Sequence[str] = (),
+    ) -> None:
+        rows = [{"b_post_id": e.post_id, "b_enrichment": e.to_dict()} for e in enrichments]
+        stmt = (
+            update(_ITEMS)
+            .where(_ITEMS.c.batch_id == batch_id)
+            .where(_ITEMS.c.post_id == bindparam("b_post_id"))
+            .values(enrichment=bindparam("b_enrichment"))
+        )
         with self._db.begin() as conn:
-            for e in enrichments:
-                conn.execute(
-                    update(_ITEMS)
-                    .where(_ITEMS.c.batch_id == batch_id)
-                    .where(_ITEMS.c.post_id == e.post_id)
-                    .values(enrichment=e.to_dict())
-                )
-            SqlStaging(self._db.bound(conn)).update_batch(batch_id, stage="classified")
+            staging = SqlStaging(self._db.bound(conn))
+            staging.advance(batch_id, from_stages=("collected", "classified"), to="classified")
+            for chunk in chunked(rows, SQL_BATCH):
+                conn.execute(stmt, list(chunk))
+            if dropped:
+                staging.drop_items(batch_id, dropped)
+
+    def advance(self, batch_id: str, *, from_stages: Sequence[str], to: str) -> None:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_BATCHES)
+                .where(_BATCHES.c.batch_id == batch_id)
+                .where(_BATCHES.c.stage.in_(list(from_stages)))
+                .values(stage=to, updated_at=now())
+            )
+            if result.rowcount == 1:
+                return
+            stage = conn.execute(
+                select(_BATCHES.c.stage).where(_BATCHES.c.batch_id == batch_id)
+            ).scalar_one_or_none()
+        if stage is None:
+            raise NotFoundError(f"unknown batch {batch_id!r}")
+        raise ConflictError(
+            f"batch {batch_id} is {stage}, not {' or '.join(from_stages)}: cannot make it {to}"
+        )
+
+    def drop_items(self, batch_id: str, post_ids: Sequence[str] | None = None) -> int:
+        stmt = delete(_ITEMS).where(_ITEMS.c.batch_id == batch_id)
+        with self._db.begin() as conn:
+            if post_ids is None:
+                return int(conn.execute(stmt).rowcount)
+            return sum(
+                int(conn.execute(stmt.where(_ITEMS.c.post_id.in_(chunk))).rowcount)
+                for chunk in chunked(list(post_ids), SQL_BATCH)
+            )
+
+    def open_batches(self) -> list[Batch]:
+        stmt = (
+            select(_BATCHES)
+            .where(_BATCHES.c.stage.in_(OPEN_STAGES))
+            .order_by(_BATCHES.c.created_at, _BATCHES.c.batch_id)
+        )
+        with self._db.begin() as conn:
+            return [_batch(r._mapping) for r in conn.execute(stmt)]
+
+    def item_count(self) -> int:
+        with self._db.begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(_ITEMS)).scalar_one())
 
     def update_batch(
         self, batch_id: str, *, stage: str, counts: Mapping[str, int] | None = None
@@ -104,22 +158,78 @@ class SqlStaging:
         with self._db.begin() as conn:
             return [_batch(r._mapping) for r in conn.execute(stmt)]
 
-    def start_run(self, run_id: str) -> None:
-        row = {"run_id": run_id, "started_at": now(), "finished_at": None, "summary": None}
+    def start_run(self, run_id: str, *, owner: str) -> None:
+        started = now()
+        row = {
+            "run_id": run_id,
+            "started_at": started,
+            "finished_at": None,
+            "summary": None,
+            "owner": owner,
+            "heartbeat_at": started,
+        }
         with self._db.begin() as conn:
-            self._db.upsert(conn, _RUNS, [row], ["run_id"], update=[])
+            self._db.upsert(conn, _RUNS, [row], ["run_id"], update=["owner", "heartbeat_at"])
+
+    def touch_run(self, run_id: str) -> None:
+        with self._db.begin() as conn:
+            conn.execute(update(_RUNS).where(_RUNS.c.run_id == run_id).values(heartbeat_at=now()))
+
+    def run(self, run_id: str) -> Run | None:
+        with self._db.begin() as conn:
+            row = conn.execute(select(_RUNS).where(_RUNS.c.run_id == run_id)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Run(
+            run_id=m["run_id"],
+            owner=m["owner"],
+            started_at=m["started_at"],
+            heartbeat_at=m["heartbeat_at"] or m["started_at"],
+            finished_at=m["finished_at"],
+            summary=None if m["summary"] is None else dict(m["summary"]),
+        )
+
+    def annotate_run(self, run_id: str, values: Mapping[str, Any]) -> None:
+        with self._db.begin() as conn:
+            old = conn.execute(
+                select(_RUNS.c.summary).where(_RUNS.c.run_id == run_id)
+            ).scalar_one_or_none()
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.run_id == run_id)
+                .values(summary={**(old or {}), **values})
+            )
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete finished runs that ended before ``before``, with their batches."""
+        with self._db.begin() as conn:
+            old = [
+                r[0]
+                for r in conn.execute(
+                    select(_RUNS.c.run_id)
+                    .where(_RUNS.c.finished_at.is_not(None))
+                    .where(_RUNS.c.finished_at < before)
+                )
+            ]
+            for chunk in chunked(old, SQL_BATCH):
+                batch_ids = select(_BATCHES.c.batch_id).where(_BATCHES.c.run_id.in_(chunk))
+                conn.execute(delete(_ITEMS).where(_ITEMS.c.batch_id.in_(batch_ids)))
+                conn.execute(delete(_BATCHES).where(_BATCHES.c.run_id.in_(chunk)))
+                conn.execute(delete(_RUNS).where(_RUNS.c.run_id.in_(chunk)))
+        return len(old)
 
     def finish_run(self, run_id: str, summary: Mapping[str, Any]) -> None:
         with self._db.begin() as conn:
             conn.execute(
                 update(_RUNS)
                 .where(_RUNS.c.run_id == run_id)
-                .values(finished_at=now(), summary=dict(summary))
+                .values(finished_at=now(), heartbeat_at=now(), summary=dict(summary))
             )
 
     def last_run(self) -> dict[str, Any] | None:
         stmt = (
-            select(_RUNS)
+            select(_RUNS.c.run_id, _RUNS.c.started_at, _RUNS.c.finished_at, _RUNS.c.summary)
             .where(_RUNS.c.finished_at.is_not(None))
             .order_by(_RUNS.c.finished_at.desc())
             .limit(1)
@@ -135,6 +245,7 @@ def _batch(m: Any) -> Batch:
         run_id=m["run_id"],
         source=m["source"],
         stage=m["stage"],
+        created_at=m["created_at"],
         pending_cursor=None if m["pending_cursor"] is None else dict(m["pending_cursor"]),
         counts=dict(m["counts"]),
     )

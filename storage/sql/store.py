@@ -50,7 +50,7 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlStore]:
-        with self._db.engine.begin() as connection:
+        with self._db.begin() as connection:
             yield SqlStore(self._db.bound(connection))
 
     def dispose(self) -> None:

@@ -147,7 +147,7 @@ def test_listeners_replay_source_builds_without_tweepy_praw_or_airflow() -> None
         "from pathlib import Path\n"
         "from core.config import ReplaySourceConfig\n"
         "from listeners import build_listener\n"
-        "source = ReplaySourceConfig(name='r', type='replay', network='reddit', paths=['x'])\n"
+        "source = ReplaySourceConfig(name='r', type='replay', network='reddit', paths=['samples/reddit/*.jsonl'])\n"
         "build_listener(source, base_dir=Path('.')).fetch(None)\n"
         "print([m for m in ('tweepy', 'praw', 'prawcore', 'airflow') if m in sys.modules])"
     )

@@ -53,7 +53,7 @@ def test_replay_reads_x_pages_into_posts(tmp_path: Path) -> None:
     fetch = listener(tmp_path).fetch(None)
     assert [p.id for p in fetch.posts] == ["x:101", "x:102", "x:103"]
     assert fetch.dead_letters == ()
-    assert fetch.cursor == {"lines": {"a.jsonl": 2}}
+    assert fetch.cursor["lines"] == {"a.jsonl": 2}
     post = fetch.posts[0]
     assert post.author.handle == "ana_b" and post.author.followers == 5100 and post.author.verified
     assert post.url == "https://x.com/ana_b/status/101"
@@ -68,7 +68,7 @@ def test_replay_cursor_skips_consumed_lines_and_reads_appended(tmp_path: Path) -
         handle.write(page(tweet("102")) + "\n")
     again = listener(tmp_path).fetch(first.cursor)
     assert [p.id for p in again.posts] == ["x:102"]
-    assert again.cursor == {"lines": {"a.jsonl": 2}}
+    assert again.cursor["lines"] == {"a.jsonl": 2}
 
 
 def test_replay_leaves_unterminated_last_line_for_next_fetch(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_replay_leaves_unterminated_last_line_for_next_fetch(tmp_path: Path) -> 
     path.write_text(page(tweet("101")) + "\n" + page(tweet("102")), encoding="utf-8")
     fetch = listener(tmp_path).fetch(None)
     assert [p.id for p in fetch.posts] == ["x:101"]
-    assert fetch.cursor == {"lines": {"a.jsonl": 1}}
+    assert fetch.cursor["lines"] == {"a.jsonl": 1}
     assert fetch.dead_letters == ()
 
 
@@ -105,14 +105,39 @@ BAD_CASES = [
         id="100kb-text",
     ),
     pytest.param(
-        page(tweet("1", text="re\u200bfund")).encode(),
-        "a.jsonl:1 item 0: field 'text' contains U+200B ZERO WIDTH SPACE at offset 2",
-        id="zero-width",
+        page(tweet("1", text="caf\ud800")).encode(),
+        "a.jsonl:1 item 0: field 'text' contains a lone surrogate U+D800 at offset 3",
+        id="lone-surrogate",
     ),
     pytest.param(
-        page(tweet("1", text="ok \u202egnp.exe")).encode(),
-        "a.jsonl:1 item 0: field 'text' contains U+202E RIGHT-TO-LEFT OVERRIDE at offset 3",
-        id="rtl-override",
+        page(tweet("1", created_at="9999-12-31T23:59:59-01:00")).encode(),
+        "field 'created_at' is not an ISO-8601 time",
+        id="time-overflow",
+    ),
+    pytest.param(
+        page(tweet("1", referenced_tweets=5)).encode(),
+        "field 'referenced_tweets' must be a list",
+        id="references-not-a-list",
+    ),
+    pytest.param(
+        page(tweet("1", text="   ")).encode(),
+        "field 'text' is empty",
+        id="empty-text",
+    ),
+    pytest.param(
+        page(tweet("1" * 79)).encode(),
+        "field 'id' is 81 characters long; the limit is 80",
+        id="id-over-78-digits",
+    ),
+    pytest.param(
+        page(tweet("1", lang="x" * 17)).encode(),
+        "field 'language' is 17 characters long; the limit is 16",
+        id="long-lang",
+    ),
+    pytest.param(
+        page(tweet("1", author_id="4" * 63)).encode(),
+        "field 'author.id' is 65 characters long; the limit is 64",
+        id="long-author-id",
     ),
     pytest.param(
         b'{"data": [{"id": "1", "text": "caf\xe9"}]}',
@@ -146,6 +171,165 @@ def test_replay_bad_record_goes_to_dead_letter_and_batch_continues(
     assert letter.source == "test"
     if b"item" not in letter.location.encode():
         assert letter.payload == bad_line  # the raw line, byte for byte
+
+
+def users_page(user: dict, *tweets: dict) -> bytes:
+    return json.dumps({"data": list(tweets), "includes": {"users": [user]}}).encode()
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        pytest.param(
+            {**USER, "public_metrics": []}, "'public_metrics' must be an object", id="metrics-list"
+        ),
+        pytest.param(
+            {**USER, "public_metrics": {"followers_count": 2**63}},
+            "field 'author.followers' is 9223372036854775808",
+            id="followers-2^63",
+        ),
+        pytest.param(
+            {**USER, "public_metrics": {"followers_count": 2**31}},
+            "field 'author.followers' is 2147483648; it must be from 0 to 2147483647",
+            id="followers-2^31",
+        ),
+        pytest.param({**USER, "username": "ana\x00b"}, "NUL character", id="nul-username"),
+        pytest.param({**USER, "username": "a" * 129}, "the limit is 128", id="long-username"),
+        pytest.param({**USER, "name": "Ana \udc80"}, "lone surrogate", id="surrogate-name"),
+    ],
+)
+def test_replay_bad_user_makes_its_tweets_dead_letters(
+    tmp_path: Path, user: dict, message: str
+) -> None:
+    write_lines(
+        tmp_path / "a.jsonl", [users_page(user, tweet("1")), page(tweet("201"), tweet("202"))]
+    )
+    fetch = listener(tmp_path).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:201", "x:202"]
+    (letter,) = fetch.dead_letters
+    assert message in letter.error and letter.location == "a.jsonl:1 item 0"
+
+
+def test_replay_malformed_includes_keep_the_tweets(tmp_path: Path) -> None:
+    line = json.dumps({"data": [tweet("1")], "includes": {"users": 5}})
+    write_lines(tmp_path / "a.jsonl", [line, json.dumps({"data": [tweet("2")], "includes": 5})])
+    fetch = listener(tmp_path).fetch(None)
+    assert [(p.id, p.author.handle) for p in fetch.posts] == [("x:1", "42"), ("x:2", "42")]
+
+
+def test_replay_unexpected_error_in_one_record_is_a_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import listeners.replay as replay
+
+    real = replay.normalize_tweet
+
+    def flaky(item: dict, users: dict):  # a bug in a normalizer, not a bad record
+        if item["id"] == "2":
+            raise OverflowError("date value out of range")
+        return real(item, users)
+
+    monkeypatch.setattr(replay, "normalize_tweet", flaky)
+    write_lines(tmp_path / "a.jsonl", [page(tweet("1"), tweet("2"), tweet("3"))])
+    fetch = listener(tmp_path).fetch(None)
+    assert [p.id for p in fetch.posts] == ["x:1", "x:3"]
+    (letter,) = fetch.dead_letters
+    assert letter.error == "a.jsonl:1 item 1: unexpected OverflowError: date value out of range"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "note"),
+    [
+        ("re\u200bfund", "refund", "text: removed 1 invisible character (U+200B)"),
+        ("ok \u202egnp.exe", "ok gnp.exe", "text: removed 1 invisible character (U+202E)"),
+        (
+            "\u200e\u200fhi\u061c\u00ad there\u3164\U000e0041",
+            "hi there",
+            "text: removed 6 invisible characters (U+00AD, U+061C, U+200E, U+200F, U+3164,"
+            " U+E0041)",
+        ),
+    ],
+)
+def test_replay_strips_invisible_characters_and_keeps_the_post(
+    tmp_path: Path, text: str, kept: str, note: str
+) -> None:
+    write_lines(tmp_path / "a.jsonl", [page(tweet("1", text=text))])
+    fetch = listener(tmp_path).fetch(None)
+    assert fetch.dead_letters == ()
+    (post,) = fetch.posts
+    assert (post.text, post.cleaned) == (kept, (note,))
+
+
+def test_replay_keeps_emoji_tag_sequences(tmp_path: Path) -> None:
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    write_lines(tmp_path / "a.jsonl", [page(tweet("1", text=f"come on {england}!"))])
+    (post,) = listener(tmp_path).fetch(None).posts
+    assert post.text == f"come on {england}!" and post.cleaned == ()
+
+
+def test_replay_file_replaced_by_a_shorter_one_is_read_again(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.jsonl", [page(tweet(str(i))) for i in range(1, 6)])
+    first = listener(tmp_path).fetch(None)
+    assert len(first.posts) == 5
+    write_lines(path, [page(tweet("90")), page(tweet("91"))])  # a new export, shorter
+    again = listener(tmp_path).fetch(first.cursor)
+    assert [p.id for p in again.posts] == ["x:90", "x:91"]
+    assert listener(tmp_path).fetch(again.cursor).posts == ()
+
+
+def test_replay_file_replaced_under_an_old_lines_only_cursor_is_read_again(
+    tmp_path: Path,
+) -> None:
+    write_lines(tmp_path / "a.jsonl", [page(tweet("90"))])
+    fetch = listener(tmp_path).fetch({"lines": {"a.jsonl": 4}})
+    assert [p.id for p in fetch.posts] == ["x:90"]
+    appended = listener(tmp_path).fetch({"lines": {"a.jsonl": 1}})
+    assert appended.posts == () and appended.cursor["files"]["a.jsonl"]["bytes"] > 0
+
+
+def test_replay_path_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+
+    typo = ReplayListener(name="test", network="x", paths=["sampels/*.jsonl"], base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="replay source 'test': no file matches 'sampels/"):
+        typo.fetch(None)
+
+
+def test_replay_skips_reddit_content_deleted_before_it_was_seen(tmp_path: Path) -> None:
+    def comment(name: str, body: str, author: str = "someone") -> dict:
+        return {
+            "kind": "t1",
+            "data": {
+                "name": name,
+                "author": author,
+                "body": body,
+                "created_utc": 1_790_000_000,
+                "permalink": f"/r/x/comments/a/b/{name}/",
+                "link_id": "t3_a",
+                "parent_id": "t3_a",
+            },
+        }
+
+    listing = {
+        "kind": "Listing",
+        "data": {
+            "children": [
+                comment("t1_a1", "[deleted]"),
+                comment("t1_a2", "[removed]"),
+                comment("t1_a3", "still here", author="[deleted]"),
+                comment("t1_a4", "a real reply"),
+                {
+                    **comment("t1_a5", "bad link"),
+                    "data": {**comment("t1_a5", "x")["data"], "link_id": ""},
+                },
+            ]
+        },
+    }
+    write_lines(tmp_path / "r.jsonl", [json.dumps(listing)])
+    fetch = listener(tmp_path, network="reddit").fetch(None)
+    assert [p.id for p in fetch.posts] == ["reddit:t1_a4"]
+    (letter,) = fetch.dead_letters
+    assert "link_id" in letter.error
 
 
 def test_replay_bad_item_keeps_its_neighbours_on_the_same_page(tmp_path: Path) -> None:

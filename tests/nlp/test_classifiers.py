@@ -23,7 +23,7 @@ EDGE_TEXTS = [
     "Halden ハブ が 壊れた, нет связи, لا يعمل",
     "re\u200bfund\u200d please \ufeff",
     "\u202eevil text",
-    "\x00\x01 control chars",
+    "\x01\x02 control chars",
 ]
 OPTIONS = {
     "lexicon_path": ROOT / "config" / "intents.yaml",

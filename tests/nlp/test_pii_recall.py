@@ -13,6 +13,8 @@ from nlp.registry import get_classifier
 from tests.conftest import ROOT, make_post
 
 FIRST = [
+    "jürgen",
+    "zoë",
     "amy",
     "ben",
     "cara",
@@ -35,6 +37,8 @@ FIRST = [
     "uma",
 ]
 DOMAINS = [
+    "müller.example",
+    "παράδειγμα.δοκιμή",
     "example.com",
     "mail.example.co.uk",
     "post.example.org",
@@ -61,12 +65,23 @@ def luhn_number(rng: random.Random, length: int, prefix: str) -> str:
     raise AssertionError("unreachable")
 
 
+SEPARATORS = {"spaces": " ", "dashes": "-", "dots": ".", "double spaces": "  ", "slashes": "/"}
+
+
 def card_text(rng: random.Random, digits: str) -> str:
-    style = rng.choice(["plain", "spaces", "dashes"])
-    if style == "plain" or len(digits) != 16:
-        return digits if style == "plain" else " ".join([digits[:4], digits[4:10], digits[10:]])
-    sep = " " if style == "spaces" else "-"
-    return sep.join(digits[i : i + 4] for i in range(0, 16, 4))
+    """A card number as people write it: in one run, or in groups with any separator."""
+    style = rng.choice(["plain", "mixed", *SEPARATORS])
+    if style == "plain":
+        return digits
+    groups = (
+        [digits[i : i + 4] for i in range(0, 16, 4)]
+        if len(digits) == 16
+        else [digits[:4], digits[4:10], digits[10:]]
+    )
+    if style == "mixed":
+        seps = [rng.choice(list(SEPARATORS.values())) for _ in groups[1:]]
+        return groups[0] + "".join(s + g for s, g in zip(seps, groups[1:], strict=True))
+    return SEPARATORS[style].join(groups)
 
 
 def phone_text(rng: random.Random) -> str:

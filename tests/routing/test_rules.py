@@ -203,3 +203,22 @@ def test_routing_without_rules_routes_everything_to_unmatched(tmp_path: Path) ->
     router = Router(load_routing(write_rules(tmp_path, "queues: {}\nrules: []\n")))
     decision = route_one(router, intent="billing")
     assert decision.queue == "unmatched" and decision.sla_due is None
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!… ...", "\n\t"])
+def test_router_empty_post_is_never_routed_to_a_person(router: Router, text: str) -> None:
+    # Classified negative and "complaint", an empty post used to land in care (reply_public).
+    decision = route_one(router, make_post(text), intent="complaint", sentiment="negative")
+    assert (decision.queue, decision.action, decision.rule) == ("none", "no_action", "empty_post")
+    assert (decision.priority, decision.sla_due, decision.initial_status) == (0, None, "no_action")
+
+
+def test_router_empty_post_rule_name_is_reserved(tmp_path: Path) -> None:
+    rules = tmp_path / "routing.yaml"
+    rules.write_text(
+        "queues: {care: {sla_minutes: 60}}\n"
+        "rules:\n  - {name: empty_post, when: {}, queue: care, action: reply_public}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RoutingConfigError, match="duplicate or reserved rule name"):
+        load_routing(rules)

@@ -136,8 +136,8 @@ def test_pipeline_unknown_source_is_a_clear_error(config_path: Path) -> None:
         pipeline.collect(config, "nope", "run-1")
 
 
-def test_pipeline_missing_sample_folder_warns_and_collects_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_pipeline_missing_sample_folder_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
     config = load_config(
@@ -148,8 +148,9 @@ def test_pipeline_missing_sample_folder_warns_and_collects_nothing(
             ],
         )
     )
-    assert pipeline.run_once(config)["new_posts"] == 0
-    assert "no file matches missing/*.jsonl" in caplog.text
+    # A typo in a path used to log a warning and "succeed" with 0 new posts.
+    with pytest.raises(ConfigError, match="replay source 'gone': no file matches 'missing/"):
+        pipeline.run_once(config)
 
 
 def test_repository_config_finds_the_bundled_samples() -> None:

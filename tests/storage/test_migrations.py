@@ -959,3 +959,45 @@ def test_migrations_failure_hides_the_password() -> None:
     assert "s3cret-pw" not in message
     assert "postgresql+psycopg://earshot:***@127.0.0.1:1/earshot?connect_timeout=5" in message
     assert "'head'" in message
+
+
+def test_migrations_0003_folds_existing_search_documents(url: str) -> None:
+    """Documents indexed before 0003 (PostgreSQL: accent-sensitive ``tsv``) are found without
+    their accents after it, on both databases."""
+    from search import SearchQuery, SqlSearchIndex
+    from storage.sql.database import open_engine
+
+    upgrade(url, revision="0002_search_index_outbox")
+    row = {
+        "post_id": "x:1",
+        "source": "x",
+        "author_id": "x:9",
+        "author_handle": "ana",
+        "pii_types": "[]",
+        "created_at": datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None),
+        "text": "Crème brûlée at the Café",
+    }
+    with engine_for(url) as engine, engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO search_documents (post_id, source, author_id, author_handle,"
+                " pii_types, created_at, text) VALUES (:post_id, :source, :author_id,"
+                " :author_handle, :pii_types, :created_at, :text)"
+            ),
+            row,
+        )
+        if dialect_of(url) == "sqlite":
+            connection.execute(
+                sa.text("INSERT INTO search_fts (rowid, post_id, text) VALUES (:r, :p, :t)"),
+                {"r": search_sql.fts_rowid("x:1"), "p": "x:1", "t": row["text"]},
+            )
+    assert upgrade(url) == head_revision()
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            folded = connection.execute(sa.text("SELECT search_text FROM search_documents"))
+            assert folded.scalar_one() == "creme brulee at the cafe"
+        index = SqlSearchIndex(engine)
+        assert [h.document.post_id for h in index.search(SearchQuery(text="CREME cafe"))] == ["x:1"]
+    finally:
+        engine.dispose()

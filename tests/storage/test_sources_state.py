@@ -56,7 +56,7 @@ def test_staging_batch_round_trip(store: SqlStore) -> None:
 
 
 def test_staging_runs_keep_counts_and_the_last_summary(store: SqlStore) -> None:
-    store.staging.start_run("r1")
+    store.staging.start_run("r1", owner="host:1")
     store.staging.stage_batch(
         batch_id="r1:x",
         run_id="r1",
