@@ -325,11 +325,25 @@ def test_replay_skips_reddit_content_deleted_before_it_was_seen(tmp_path: Path) 
             ]
         },
     }
+    submission = {
+        "kind": "t3",
+        "data": {
+            "name": "t3_b",
+            "author": "someone",
+            "title": "Hub keeps rebooting",
+            "selftext": 5,
+            "created_utc": 1_790_000_000,
+            "permalink": "/r/x/comments/b/",
+        },
+    }
+    listing["data"]["children"].append(submission)
     write_lines(tmp_path / "r.jsonl", [json.dumps(listing)])
     fetch = listener(tmp_path, network="reddit").fetch(None)
     assert [p.id for p in fetch.posts] == ["reddit:t1_a4"]
-    (letter,) = fetch.dead_letters
-    assert "link_id" in letter.error
+    assert [letter.error.split(": ", 1)[1] for letter in fetch.dead_letters] == [
+        "field 'link_id' must be a t1_ or t3_ fullname, got ''",
+        "field 'selftext' must be str, got int",
+    ]
 
 
 def test_replay_bad_item_keeps_its_neighbours_on_the_same_page(tmp_path: Path) -> None:

@@ -14,11 +14,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import BACKENDS, ROOT, fresh_database
+from tests.conftest import ROOT
 from tests.pii_canary import (
     CANARY_CARDS,
     CANARY_EMAILS,
@@ -31,16 +30,6 @@ from tests.services.crash_corpus import FAST_CLASSIFIERS, earshot
 
 AGENT_VIEW = {("posts", "text"), ("posts", "title"), ("posts", "author_name")}
 """Where an email, a phone number or an IBAN may stay: the post as its author wrote it."""
-
-
-@pytest.fixture(params=BACKENDS)
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    with fresh_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("EARSHOT_DATABASE_URL", url)
-        yield url
 
 
 def canary_feed(folder: Path) -> None:

@@ -3,7 +3,6 @@ what a dead run left, posts the classifiers or the database refuse, on both data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,13 @@ from core.config import load_config
 from core.errors import ConfigError
 from services import pipeline, reports
 from services.runtime import open_store
-from tests.conftest import BACKENDS, ROOT, fresh_database, sample_labels, write_config
+from tests.conftest import ROOT, sample_labels, write_config
 
 
-@pytest.fixture(params=BACKENDS)
-def config_path(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+@pytest.fixture
+def config_path(database: str, tmp_path: Path) -> Path:
     """The bundled samples over a new database of each kind."""
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    with fresh_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("EARSHOT_DATABASE_URL", url)
-        yield write_config(tmp_path)
+    return write_config(tmp_path)
 
 
 def assert_consistent(config_path: Path) -> None:
@@ -181,3 +175,35 @@ def test_recovery_broken_classifiers_stop_the_run_instead_of_dead_lettering_ever
     store = open_store(config)
     assert store.posts.count() == 0
     assert all("classification failed" not in d.error for d in store.dead_letters.list())
+
+
+def test_recovery_tells_live_runs_from_dead_ones() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from core.timeutil import now
+    from storage import Run
+
+    def run(owner: str, *, beat: timedelta = timedelta(0), finished: bool = False) -> Run:
+        at = now() - beat
+        return Run("r1", owner, at, at, at if finished else None)
+
+    host = socket.gethostname()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pipeline.is_alive(run(f"{host}:{os.getpid()}"), current_run="r1")
+    assert not pipeline.is_alive(run(f"{host}:{os.getpid()}"), current_run="r2")
+    assert not pipeline.is_alive(run(f"{host}:{gone.stdout.strip()}"), current_run="r2")
+    assert pipeline.is_alive(run("airflow:manual__1"), current_run="r2")
+    assert not pipeline.is_alive(
+        run("airflow:manual__1", beat=pipeline.STALE_AFTER), current_run="r2"
+    )
+    assert not pipeline.is_alive(run("airflow:manual__1", finished=True), current_run="r2")
+    assert not pipeline.is_alive(None, current_run="r2")
