@@ -1,15 +1,20 @@
-"""Operational metrics, sent through Airflow's StatsD/OpenTelemetry setup when Airflow is
-installed and configured (``[metrics]`` in airflow.cfg); a no-op otherwise."""
+"""Operational metrics, sent through Airflow's StatsD/OpenTelemetry setup when Earshot runs
+inside Airflow (``[metrics]`` in airflow.cfg); a no-op otherwise. Outside Airflow (the
+``earshot`` command), Airflow is never imported for them: importing it reconfigures logging
+and writes an ``airflow.cfg``."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 def _stats() -> Any:
+    if "airflow.sdk" not in sys.modules:  # not running in Airflow
+        return None
     try:
         from airflow.sdk.observability.stats import Stats
 
