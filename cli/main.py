@@ -81,6 +81,25 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_es_setup(args: argparse.Namespace) -> int:
+    from services.runtime import setup_search
+
+    for line in setup_search(_config(args)):
+        print(line)
+    return 0
+
+
+def cmd_es_reindex(args: argparse.Namespace) -> int:
+    from services.pipeline import reindex
+
+    result = reindex(_config(args), progress=_progress)
+    print(
+        f"queued {result['queued']} posts; indexed {result['indexed']} documents,"
+        f" removed {result['deleted']}"
+    )
+    return 0
+
+
 def cmd_queue_list(args: argparse.Namespace) -> int:
     from services import queues
 
@@ -290,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser(
         "upgrade", help="bring the database schema to this version of Earshot"
     ).set_defaults(func=cmd_db_upgrade)
+
+    es = sub.add_parser("es", help="the Elasticsearch index (EARSHOT_ES_URL)")
+    es_sub = es.add_subparsers(dest="es_command", required=True)
+    es_sub.add_parser(
+        "setup", help="create or update the index templates, ILM policy and write alias"
+    ).set_defaults(func=cmd_es_setup)
+    es_sub.add_parser(
+        "reindex", help="rebuild the search index from the store (resumable)"
+    ).set_defaults(func=cmd_es_reindex)
 
     queue = sub.add_parser("queue", help="routed posts waiting for agents")
     queue_sub = queue.add_subparsers(dest="queue_command", required=True)

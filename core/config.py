@@ -7,7 +7,12 @@ Environment variables override what differs between machines:
 - ``EARSHOT_HOME``: where embedded state lives (default: ``var/`` beside the config file, or
   ``./var`` for the bundled configuration);
 - ``EARSHOT_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in ``EARSHOT_HOME``);
-- ``EARSHOT_MODELS``: where trained classifier heads live (default: ``EARSHOT_HOME/models``).
+- ``EARSHOT_MODELS``: where trained classifier heads live (default: ``EARSHOT_HOME/models``);
+- ``EARSHOT_ES_URL``: an Elasticsearch 9 cluster to index and search in (instead of the
+  embedded search), with ``EARSHOT_ES_API_KEY`` (or ``EARSHOT_ES_USERNAME`` and
+  ``EARSHOT_ES_PASSWORD``), ``EARSHOT_ES_CA_CERTS`` (a CA bundle), ``EARSHOT_ES_VERIFY_CERTS``
+  (``false`` only for a test cluster), ``EARSHOT_ES_TIMEOUT`` (seconds) and
+  ``EARSHOT_ES_INDEX`` (the write alias, default ``earshot-posts``).
 
 An unknown key, a missing one or a value of the wrong type is one :class:`ConfigError` naming
 the file and the key, raised before any work starts.
@@ -97,8 +102,25 @@ class StoreSettings(_Strict):
     url: str | None = None
 
 
+class ElasticSettings(_Strict):
+    """How to reach Elasticsearch (the ``search.elasticsearch`` section, or the environment).
+    Secrets never live in the file: the API key, user and password come from the environment
+    (or an Airflow connection)."""
+
+    url: str
+    index: str = "earshot-posts"
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    api_key: str | None = Field(default=None, exclude=True, repr=False)
+    username: str | None = None
+    password: str | None = Field(default=None, exclude=True, repr=False)
+
+
 class SearchSettings(_Strict):
-    backend: Literal["embedded"] = "embedded"
+    backend: Literal["embedded", "elasticsearch"] = "embedded"
+    elasticsearch: ElasticSettings | None = None
 
 
 class _File(_Strict):
@@ -148,6 +170,7 @@ class Config:
     home: Path
     database_url: str
     search_backend: str
+    elasticsearch: ElasticSettings | None
     sources: tuple[ReplaySourceConfig | XSourceConfig | RedditSourceConfig, ...]
     classifiers: dict[str, str]
     routing_path: Path
@@ -265,6 +288,7 @@ def load_config(path: str | Path | None = None) -> Config:
         or parsed.store.url
         or f"sqlite:///{home / 'earshot.db'}"
     )
+    elastic = _elastic_settings(config_path, parsed.search)
     routing_path = base / parsed.routing
     intents_path = base / parsed.intents
     for key, file in (("routing", routing_path), ("intents", intents_path)):
@@ -274,7 +298,8 @@ def load_config(path: str | Path | None = None) -> Config:
         path=config_path,
         home=home,
         database_url=database_url,
-        search_backend=parsed.search.backend,
+        search_backend="elasticsearch" if elastic else "embedded",
+        elasticsearch=elastic,
         sources=tuple(parsed.sources),
         classifiers=dict(parsed.classifiers),
         routing_path=routing_path,
@@ -282,3 +307,34 @@ def load_config(path: str | Path | None = None) -> Config:
         pii_patterns=dict(parsed.pii_patterns),
         models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
     )
+
+
+def _elastic_settings(path: Path, search: SearchSettings) -> ElasticSettings | None:
+    """Elasticsearch when ``EARSHOT_ES_URL`` is set or the file asks for it; the environment
+    wins over the file, key by key."""
+    env = os.environ
+    url = env.get("EARSHOT_ES_URL") or (search.elasticsearch.url if search.elasticsearch else None)
+    if not url:
+        if search.backend == "elasticsearch":
+            raise ConfigError(
+                f"{path}: search.backend is elasticsearch but no URL is given"
+                " (search.elasticsearch.url or EARSHOT_ES_URL)"
+            )
+        return None
+    base = search.elasticsearch.model_dump() if search.elasticsearch else {}
+    overrides = {
+        "url": url,
+        "index": env.get("EARSHOT_ES_INDEX"),
+        "ca_certs": env.get("EARSHOT_ES_CA_CERTS"),
+        "verify_certs": env.get("EARSHOT_ES_VERIFY_CERTS"),
+        "timeout": env.get("EARSHOT_ES_TIMEOUT"),
+        "api_key": env.get("EARSHOT_ES_API_KEY"),
+        "username": env.get("EARSHOT_ES_USERNAME"),
+        "password": env.get("EARSHOT_ES_PASSWORD"),
+    }
+    try:
+        return ElasticSettings.model_validate(
+            {**base, **{k: v for k, v in overrides.items() if v is not None}}
+        )
+    except ValidationError as e:
+        raise ConfigError(validation_message(path, e)) from None

@@ -10,37 +10,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from core.connections import airflow_connection as core_connection
 from core.errors import ListenerAuthError
 
 DEFAULT_USER_AGENT = "earshot/0.1 (social listening)"
 
 
 def airflow_connection(connection_id: str) -> Any | None:
-    """The Airflow connection ``connection_id``, or None when Airflow is not installed, has no
-    such connection (in a task or outside one), or its API server cannot answer.
-
-    An explicit refusal by Airflow's secrets backend is a :class:`ListenerAuthError`: Airflow
-    forbids falling back to a less-protected source of secrets in that case.
-    """
-    try:
-        from airflow.sdk import Connection
-        from airflow.sdk.exceptions import (
-            AirflowNotFoundException,
-            AirflowRuntimeError,
-            AirflowSecretsBackendAccessDenied,
-        )
-    except ImportError:  # Airflow is not installed: environment variables only
-        return None
-    try:
-        return Connection.get(connection_id)
-    except AirflowNotFoundException:  # no such connection, or no task context to ask from
-        return None
-    except AirflowRuntimeError:  # the task's API server failed to answer
-        return None
-    except AirflowSecretsBackendAccessDenied as e:
-        raise ListenerAuthError(
-            f"Airflow denied access to the connection {connection_id!r}: {e}"
-        ) from None
+    """The Airflow connection, if any (see :func:`core.connections.airflow_connection`); a
+    refusal by Airflow's secrets backend is a :class:`ListenerAuthError`."""
+    return core_connection(connection_id, denied=ListenerAuthError)
 
 
 def x_bearer_token(connection_id: str = "x_default") -> str:

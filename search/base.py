@@ -147,8 +147,10 @@ class SearchIndex(Protocol):
 
     name: str
 
-    def index(self, documents: Sequence[SearchDocument]) -> None:
-        """Add or replace these documents."""
+    def index(self, documents: Sequence[SearchDocument]) -> Mapping[str, str]:
+        """Add or replace these documents. Returns those the backend refused, by post id, with
+        its reason (the others are indexed); raises :class:`SearchError` when it cannot be
+        reached."""
         ...
 
     def update(self, post_id: str, values: Mapping[str, Any]) -> bool:

@@ -171,10 +171,12 @@ class SqlSearchIndex:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def index(self, documents: Sequence[SearchDocument]) -> None:
+    def index(self, documents: Sequence[SearchDocument]) -> dict[str, str]:
+        """Index documents, all or none (a failure raises :class:`SearchError`): this backend
+        refuses no single document, so it returns ``{}``."""
         unique = list({d.post_id: d for d in documents}.values())  # duplicates: last wins
         if not unique:
-            return
+            return {}
         with self._errors(f"index {_counted(unique, 'document')}{_first(unique)}") as conn:
             for chunk in chunked(unique, SQL_BATCH):
                 rows = [_row(d) for d in chunk]
@@ -193,6 +195,7 @@ class SqlSearchIndex:
                             for d in chunk
                         ],
                     )
+        return {}
 
     def update(self, post_id: str, values: Mapping[str, Any]) -> bool:
         check_update(post_id, values)

@@ -9,9 +9,11 @@ cannot silently diverge.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
+from core.models import DeadLetter
 from search import SearchDocument, SearchIndex
 from storage import Store, StoredRecord
 
@@ -43,6 +45,35 @@ def document(record: StoredRecord) -> SearchDocument | None:
     )
 
 
+def _dead_letters(
+    store: Store,
+    index: SearchIndex,
+    refused: Mapping[str, str],
+    documents: Sequence[SearchDocument],
+) -> None:
+    by_id = {d.post_id: d for d in documents}
+    letters = [
+        DeadLetter(
+            f"search:{index.name}",
+            post_id,
+            f"{index.name} refused document {post_id}: {reason}",
+            json.dumps(
+                {**by_id[post_id].fields(), "created_at": by_id[post_id].created_at.isoformat()},
+                ensure_ascii=False,
+            ).encode("utf-8"),
+        )
+        for post_id, reason in refused.items()
+        if post_id in by_id
+    ]
+    store.dead_letters.add(letters)
+    log.warning(
+        "search index %s refused %d documents (first %s: %s): sent to the dead-letter table",
+        index.name,
+        len(refused),
+        *next(iter(refused.items())),
+    )
+
+
 def drain(
     store: Store, index: SearchIndex, *, progress: Callable[[str], None] | None = None
 ) -> dict[str, int]:
@@ -56,16 +87,40 @@ def drain(
         deletes = [post_id for post_id, op in last_op.items() if op == "delete"]
         documents = [d for r in store.posts.records(upserts) if (d := document(r)) is not None]
         missing = set(upserts) - {d.post_id for d in documents}
+        refused: Mapping[str, str] = {}
         if documents:
-            index.index(documents)
+            refused = index.index(documents)
+            if refused:  # never dropped: kept, with the backend's reason, as dead letters
+                _dead_letters(store, index, refused, documents)
         if deletes or missing:
             # A post removed (or never classified) since the entry was written is not indexed.
             index.delete(sorted({*deletes, *missing}))
         store.outbox.done([entry.id for entry in entries])
-        indexed += len(documents)
+        indexed += len(documents) - len(refused)
         deleted += len(deletes)
         if progress:
             progress(f"indexed {indexed} documents, removed {deleted}")
     if indexed or deleted:
         log.info("search index %s: indexed %d documents, removed %d", index.name, indexed, deleted)
     return {"indexed": indexed, "deleted": deleted}
+
+
+def reindex(
+    store: Store, index: SearchIndex, *, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Rebuild the index from the store: queue every stored post in the outbox, then drain
+    it. Resumable: what a killed reindex left in the outbox is sent by the next drain (any
+    run's ``index`` step, or this command again)."""
+    from core.models import SOURCES
+
+    queued = 0
+    for network in SOURCES:
+        after = ""
+        while ids := store.posts.ids(source=network, after=after, limit=DRAIN_BATCH):
+            store.outbox.add(ids, "upsert")
+            queued += len(ids)
+            after = ids[-1]
+            if progress:
+                progress(f"queued {queued} posts for the index")
+    result = drain(store, index, progress=progress)
+    return {"queued": queued, **result}

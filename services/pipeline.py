@@ -427,6 +427,11 @@ def index(config: Config, progress: Progress | None = None) -> dict[str, int]:
     return indexing.drain(open_store(config), open_search(config), progress=progress)
 
 
+def reindex(config: Config, progress: Progress | None = None) -> dict[str, int]:
+    """Rebuild the search index from the store (resumable through the outbox)."""
+    return indexing.reindex(open_store(config), open_search(config), progress=progress)
+
+
 def compliance(
     config: Config, source_name: str, progress: Progress | None = None
 ) -> dict[str, Any]:

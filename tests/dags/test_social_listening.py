@@ -26,7 +26,7 @@ def dagbag():
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert {"social_listening", "social_compliance"} <= set(dagbag.dags)
+    assert {"social_listening", "social_compliance", "search_reindex"} <= set(dagbag.dags)
 
 
 def test_dag_wires_one_lane_per_listener_type(dagbag) -> None:
@@ -52,12 +52,19 @@ def test_compliance_dag_checks_live_sources_in_their_pools(dagbag) -> None:
     }
 
 
+def test_reindex_dag_sets_up_then_reindexes_on_demand(dagbag) -> None:
+    dag = dagbag.dags["search_reindex"]
+    assert dag.schedule is None or str(dag.timetable.summary) == "None"
+    assert dag.get_task("reindex").upstream_task_ids == {"setup"}
+
+
 def test_dag_file_parses_without_heavy_imports() -> None:
     code = textwrap.dedent(
         f"""
         import runpy, sys
         runpy.run_path({str(DAGS / "social_listening.py")!r})
         runpy.run_path({str(DAGS / "social_compliance.py")!r})
+        runpy.run_path({str(DAGS / "search_reindex.py")!r})
         heavy = ["torch", "transformers", "spacy", "vaderSentiment", "storage", "services", "nlp", "listeners"]
         print([m for m in heavy if m in sys.modules])
         """
