@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -98,6 +99,28 @@ def cmd_es_reindex(args: argparse.Namespace) -> int:
         f" removed {result['deleted']}"
     )
     return 0
+
+
+def cmd_kibana_import(args: argparse.Namespace) -> int:
+    from core.config import dashboards_file
+    from search.kibana import import_saved_objects
+
+    url = os.environ.get("EARSHOT_KIBANA_URL")
+    if not url:
+        raise InvalidValueError("set EARSHOT_KIBANA_URL (for example https://kibana:5601)")
+    ndjson = Path(args.file) if args.file else dashboards_file()
+    lines, ok = import_saved_objects(
+        url,
+        ndjson,
+        space=args.space,
+        api_key=os.environ.get("EARSHOT_KIBANA_API_KEY"),
+        username=os.environ.get("EARSHOT_KIBANA_USERNAME"),
+        password=os.environ.get("EARSHOT_KIBANA_PASSWORD"),
+        ca_certs=os.environ.get("EARSHOT_KIBANA_CA_CERTS"),
+    )
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
 
 
 def cmd_queue_list(args: argparse.Namespace) -> int:
@@ -318,6 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
     es_sub.add_parser(
         "reindex", help="rebuild the search index from the store (resumable)"
     ).set_defaults(func=cmd_es_reindex)
+
+    kibana = sub.add_parser("kibana", help="Kibana saved objects (EARSHOT_KIBANA_URL)")
+    kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)
+    kibana_import = kibana_sub.add_parser(
+        "import", help="import the Earshot data view, searches, visualisations and dashboard"
+    )
+    kibana_import.add_argument("--space", help="Kibana space (default: the default space)")
+    kibana_import.add_argument("--file", help="an NDJSON file (default: the bundled one)")
+    kibana_import.set_defaults(func=cmd_kibana_import)
 
     queue = sub.add_parser("queue", help="routed posts waiting for agents")
     queue_sub = queue.add_subparsers(dest="queue_command", required=True)

@@ -202,6 +202,17 @@ def bundled_config_path() -> Path | None:
     return None
 
 
+def dashboards_file() -> Path:
+    """The Kibana saved objects shipped with Earshot: the checkout's, else the bundle's."""
+    for candidate in (
+        SOURCE_ROOT / "dashboards" / "earshot.ndjson",
+        BUNDLE_DIR / "dashboards" / "earshot.ndjson",
+    ):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("the Kibana saved objects (dashboards/earshot.ndjson) are missing")
+
+
 def default_config_path() -> Path:
     env = os.environ.get("EARSHOT_CONFIG")
     if env:

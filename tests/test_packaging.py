@@ -78,6 +78,7 @@ def test_packaging_wheel_holds_every_package_the_data_and_the_bundle(wheel: Path
         data + "samples/x/search-recent.jsonl",
         data + "samples/x/bad-records.jsonl",
         data + "samples/reddit/listings.jsonl",
+        data + "dashboards/earshot.ndjson",
     } <= names
     assert not [n for n in names if n.startswith(("tests/", "dags/", "var/"))]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

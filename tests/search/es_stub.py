@@ -115,8 +115,13 @@ class Cluster:
 
     @staticmethod
     def _payload(path: str, body: bytes) -> Any:
-        if not body or path.endswith("_bulk"):
+        if not body:
             return None
+        if path.endswith("_bulk"):  # recorded line by line (each line is parsed again below)
+            try:
+                return [json.loads(line) for line in body.decode().split("\n") if line.strip()]
+            except ValueError:
+                return body.decode(errors="replace")
         try:
             return json.loads(body)
         except ValueError:

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +97,53 @@ class TestLiveElasticSearch(SearchIndexContract):
         setup(client, alias)
         yield ElasticSearchIndex(client, alias=alias, refresh=True)
         client.indices.delete(index=f"{alias}-*")
+
+
+GOLDEN = Path(__file__).parent / "data" / "elastic"
+
+
+def recorded(cluster: Cluster, since: int) -> list[dict[str, Any]]:
+    return [
+        {"method": method, "path": path, "body": body}
+        for method, path, body in cluster.requests[since:]
+        if path != "/"  # the client's product check
+    ]
+
+
+def golden(name: str, requests: list[dict[str, Any]]) -> None:
+    """Compare with ``tests/search/data/elastic/<name>.json`` (``EARSHOT_UPDATE_GOLDEN=1``
+    rewrites it; review the diff against Elastic's API specification)."""
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(requests, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("EARSHOT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"requests differ from {path}"
+
+
+def test_elastic_request_bodies_match_the_golden_files(stub: tuple[str, Cluster]) -> None:
+    url, cluster = stub
+    client = client_for(url)
+    start = len(cluster.requests)
+    setup(client, "golden")
+    golden("setup", recorded(cluster, start))
+
+    index = ElasticSearchIndex(client, alias="golden")
+    start = len(cluster.requests)
+    index.index(CORPUS[:2])
+    index.update("x:1", {"status": "claimed", "queue": "billing"})
+    index.delete(["x:2", "x:404"])
+    golden("writes", recorded(cluster, start))
+
+    start = len(cluster.requests)
+    index.search(
+        SearchQuery(
+            'refund "card"',
+            filters={"queue": ["billing", None], "private": True, "pii_types": "card"},
+            created_from=datetime(2026, 11, 1, tzinfo=UTC),
+            created_to=datetime(2026, 11, 8, tzinfo=UTC),
+            limit=5,
+            offset=10,
+        )
+    )
+    index.count(SearchQuery("", filters={"source": "x"}))
+    golden("reads", recorded(cluster, start))
