@@ -5,7 +5,8 @@ index (the write alias ``earshot-posts``).
 - one saved search per service queue: its new and claimed items, newest first, with the
   columns an agent needs;
 - Lens visualisations: volume by sentiment over time, intents over time, the queue backlog,
-  the share of posts moved to a private channel, the top authors;
+  SLA breaches (open items past their due time, by queue), the share of posts moved to a
+  private channel, the top authors;
 - the dashboard "Earshot: social care overview" that arranges them.
 
 Run ``python dashboards/generate.py`` after changing it; ``tests/dashboards`` checks that the
@@ -23,7 +24,7 @@ OUTPUT = HERE / "earshot.ndjson"
 DATA_VIEW = "earshot-posts"
 QUEUES = ["billing", "logistics", "care", "sales", "retention", "marketing", "partners",
           "unmatched"]  # fmt: skip
-AGENT_COLUMNS = ["author_handle", "intent", "sentiment", "status", "action", "text"]
+AGENT_COLUMNS = ["priority", "sla_due", "author_handle", "intent", "sentiment", "status", "text"]
 VERSIONS = {"coreMigrationVersion": "8.8.0"}
 
 
@@ -56,9 +57,9 @@ def queue_search(queue: str) -> dict[str, Any]:
         "type": "search",
         "attributes": {
             "title": f"Earshot queue: {queue} (open)",
-            "description": f"New and claimed items of the {queue} queue, newest first.",
+            "description": f"New and claimed items of the {queue} queue, most urgent first.",
             "columns": AGENT_COLUMNS,
-            "sort": [["created_at", "desc"]],
+            "sort": [["priority", "desc"], ["created_at", "desc"]],
             "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(source)},
         },
         "references": [
@@ -196,6 +197,14 @@ def visualisations() -> list[dict[str, Any]]:
             },
             _xy("bar_horizontal_stacked", "queue", "split"),
             'status : ("new" or "claimed")',
+        ),
+        lens(
+            "earshot-sla-breaches",
+            "SLA breaches (open items past their due time)",
+            "lnsXY",
+            {"queue": _terms("queue", "Queue", 10), "count": _count()},
+            _xy("bar_horizontal", "queue", None),
+            'status : ("new" or "claimed") and sla_due < "now"',
         ),
         lens(
             "earshot-moved-private",

@@ -60,6 +60,12 @@ class SearchDocument:
     action: str | None = None
     status: str | None = None
     pii_types: tuple[str, ...] = ()
+    priority: int | None = None
+    """The queue item's priority (0-100), once routed."""
+    sla_due: datetime | None = None
+    """When the first response is due (None: closed items, queues without an SLA)."""
+    sentiment_score: float | None = None
+    intent_score: float | None = None
 
     def fields(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

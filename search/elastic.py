@@ -88,6 +88,10 @@ def mappings() -> dict[str, Any]:
     properties: dict[str, Any] = {name: {"type": "keyword"} for name in KEYWORD_FIELDS}
     properties.update({name: {"type": "boolean"} for name in BOOLEAN_FIELDS})
     properties["created_at"] = {"type": "date"}
+    properties["sla_due"] = {"type": "date"}
+    properties["priority"] = {"type": "integer"}
+    properties["sentiment_score"] = {"type": "float"}
+    properties["intent_score"] = {"type": "float"}
     properties["text"] = {
         "type": "text",
         "analyzer": "earshot_folded",
@@ -322,14 +326,17 @@ def source(document: SearchDocument) -> dict[str, Any]:
     """The JSON document Elasticsearch stores for a post."""
     body = document.fields()
     body["created_at"] = to_iso(document.created_at)
+    body["sla_due"] = None if document.sla_due is None else to_iso(document.sla_due)
     body["pii_types"] = list(document.pii_types)
     return body
 
 
 def document(body: Mapping[str, Any]) -> SearchDocument:
     values = dict(body)
-    created = datetime.fromisoformat(values["created_at"].replace("Z", "+00:00"))
-    values["created_at"] = created.astimezone(UTC)
+    for name in ("created_at", "sla_due"):
+        if values.get(name) is not None:
+            moment = datetime.fromisoformat(values[name].replace("Z", "+00:00"))
+            values[name] = moment.astimezone(UTC)
     values["pii_types"] = tuple(values.get("pii_types") or ())
     return SearchDocument(**values)
 

@@ -97,6 +97,10 @@ DOCUMENTS: Final = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("text", Text, nullable=False),
     Column("search_text", Text),
+    Column("priority", Integer),
+    Column("sla_due", UTCDateTime),
+    Column("sentiment_score", Float),
+    Column("intent_score", Float),
 )
 """The documents (both dialects). PostgreSQL's generated ``tsv`` column is left out: it is
 never written, and queries name it with :data:`_TSV`."""

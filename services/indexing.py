@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from core.models import DeadLetter
 from search import SearchDocument, SearchIndex
@@ -42,6 +44,10 @@ def document(record: StoredRecord) -> SearchDocument | None:
         action=None if item is None else item.decision.action,
         status=None if item is None else item.status,
         pii_types=tuple(sorted({span.type for span in enrichment.pii})),
+        priority=None if item is None else item.decision.priority,
+        sla_due=None if item is None else item.decision.sla_due,
+        sentiment_score=enrichment.sentiment.score,
+        intent_score=enrichment.intent.score,
     )
 
 
@@ -57,10 +63,9 @@ def _dead_letters(
             f"search:{index.name}",
             post_id,
             f"{index.name} refused document {post_id}: {reason}",
-            json.dumps(
-                {**by_id[post_id].fields(), "created_at": by_id[post_id].created_at.isoformat()},
-                ensure_ascii=False,
-            ).encode("utf-8"),
+            json.dumps(by_id[post_id].fields(), ensure_ascii=False, default=_json_value).encode(
+                "utf-8"
+            ),
         )
         for post_id, reason in refused.items()
         if post_id in by_id
@@ -72,6 +77,10 @@ def _dead_letters(
         len(refused),
         *next(iter(refused.items())),
     )
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def drain(

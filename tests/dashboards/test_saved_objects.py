@@ -36,7 +36,7 @@ def index_fields() -> set[str]:
 
 
 def kql_fields(query: str) -> set[str]:
-    return set(re.findall(r"([A-Za-z_][\w.]*)\s*:", query))
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*(?::|<=?|>=?)", query))
 
 
 def used_fields(obj: dict[str, Any]) -> set[str]:

@@ -224,6 +224,8 @@ class Cluster:
                     "text": isinstance(item, str),
                     "boolean": isinstance(item, bool),
                     "date": isinstance(item, str) and _date(item) is not None,
+                    "integer": isinstance(item, int) and not isinstance(item, bool),
+                    "float": isinstance(item, int | float) and not isinstance(item, bool),
                 }.get(kind, True)
                 if not ok:
                     raise ApiError(

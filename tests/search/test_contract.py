@@ -243,6 +243,21 @@ class SearchIndexContract:
         assert isinstance(got.pii_types, tuple)
         assert index.get("x:missing") is None
 
+    def test_search_index_get_round_trips_queue_fields_and_scores(self, index: SearchIndex) -> None:
+        document = doc(
+            "x:q",
+            "where is my parcel",
+            priority=72,
+            sla_due=datetime(2026, 11, 2, 10, 30, tzinfo=timezone(timedelta(hours=2))),
+            sentiment_score=0.875,
+            intent_score=0.5,
+        )
+        index.index([document])
+        got = index.get("x:q")
+        assert got == document
+        assert got is not None and got.sla_due is not None
+        assert got.sla_due.utcoffset() == timedelta(0)  # stored and returned in UTC
+
     def test_search_index_get_keeps_empty_and_missing_fields(self, index: SearchIndex) -> None:
         document = doc("x:bare", "nothing else known")
         index.index([document])
