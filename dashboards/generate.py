@@ -24,7 +24,7 @@ OUTPUT = HERE / "earshot.ndjson"
 DATA_VIEW = "earshot-posts"
 QUEUES = ["billing", "logistics", "care", "sales", "retention", "marketing", "partners",
           "unmatched"]  # fmt: skip
-AGENT_COLUMNS = ["priority", "sla_due", "author_handle", "intent", "sentiment", "status", "text"]
+AGENT_COLUMNS = ["priority", "sla_due", "author.handle", "intent", "sentiment", "status", "text"]
 VERSIONS = {"coreMigrationVersion": "8.8.0"}
 
 
@@ -230,7 +230,7 @@ def visualisations() -> list[dict[str, Any]]:
             "earshot-top-authors",
             "Top authors",
             "lnsXY",
-            {"author": _terms("author_handle", "Author", 15), "count": _count()},
+            {"author": _terms("author.handle", "Author", 15), "count": _count()},
             _xy("bar_horizontal", "author", None),
         ),
     ]

@@ -3,6 +3,8 @@ embedded one, over an index template with explicit, strict mappings and a write 
 
 Layout (created by :func:`setup`, idempotent):
 
+- documents keep the author as an object (``author.id``, ``author.handle``); the other
+  fields are the search document's own;
 - component templates ``earshot-posts-settings`` (analysis: ``earshot_folded``, the standard
   tokenizer with lowercase and ASCII folding, the same words-without-accents-or-case the
   embedded backends search; ILM policy and rollover alias) and ``earshot-posts-mappings``
@@ -51,8 +53,6 @@ BULK_CHUNK = 500
 KEYWORD_FIELDS = (
     "post_id",
     "source",
-    "author_id",
-    "author_handle",
     "language",
     "sentiment",
     "intent",
@@ -87,6 +87,10 @@ def mappings() -> dict[str, Any]:
     """The explicit mapping of a post document."""
     properties: dict[str, Any] = {name: {"type": "keyword"} for name in KEYWORD_FIELDS}
     properties.update({name: {"type": "boolean"} for name in BOOLEAN_FIELDS})
+    properties["author"] = {
+        "type": "object",
+        "properties": {"id": {"type": "keyword"}, "handle": {"type": "keyword"}},
+    }
     properties["created_at"] = {"type": "date"}
     properties["sla_due"] = {"type": "date"}
     properties["priority"] = {"type": "integer"}
@@ -322,9 +326,19 @@ class ElasticSearchIndex:
             raise _search_error(what, e) from e
 
 
+AUTHOR_FIELDS = {"author_id": "author.id", "author_handle": "author.handle"}
+"""Search document fields that Elasticsearch keeps in the ``author`` object."""
+
+
+def es_field(name: str) -> str:
+    """The Elasticsearch field of a search document field."""
+    return AUTHOR_FIELDS.get(name, name)
+
+
 def source(document: SearchDocument) -> dict[str, Any]:
     """The JSON document Elasticsearch stores for a post."""
     body = document.fields()
+    body["author"] = {"id": body.pop("author_id"), "handle": body.pop("author_handle")}
     body["created_at"] = to_iso(document.created_at)
     body["sla_due"] = None if document.sla_due is None else to_iso(document.sla_due)
     body["pii_types"] = list(document.pii_types)
@@ -333,6 +347,8 @@ def source(document: SearchDocument) -> dict[str, Any]:
 
 def document(body: Mapping[str, Any]) -> SearchDocument:
     values = dict(body)
+    author = values.pop("author", None) or {}
+    values["author_id"], values["author_handle"] = author.get("id"), author.get("handle")
     for name in ("created_at", "sla_due"):
         if values.get(name) is not None:
             moment = datetime.fromisoformat(values[name].replace("Z", "+00:00"))
@@ -386,11 +402,12 @@ def _filter(name: str, query: SearchQuery) -> dict[str, Any] | None:
     values = [v for v in allowed if v is not None]
     if not allowed:  # none of no values: nothing matches
         return {"bool": {"must_not": [{"match_all": {}}]}}
+    field = es_field(name)
     clauses: list[dict[str, Any]] = []
     if values:
-        clauses.append({"terms": {name: values}})
+        clauses.append({"terms": {field: values}})
     if None in allowed:
-        clauses.append({"bool": {"must_not": [{"exists": {"field": name}}]}})
+        clauses.append({"bool": {"must_not": [{"exists": {"field": field}}]}})
     if len(clauses) == 1:
         return clauses[0]
     return {"bool": {"should": clauses, "minimum_should_match": 1}}

@@ -27,11 +27,18 @@ def objects() -> list[dict[str, Any]]:
     return [json.loads(line) for line in NDJSON.read_text(encoding="utf-8").splitlines()]
 
 
-def index_fields() -> set[str]:
-    properties = mappings()["properties"]
-    fields = set(properties)
-    for name, spec in properties.items():
-        fields |= {f"{name}.{sub}" for sub in spec.get("fields", {})}
+def index_fields(properties: dict[str, Any] | None = None, prefix: str = "") -> set[str]:
+    """Every field of the mapping, sub-fields and object properties by their dotted names."""
+    fields: set[str] = set()
+    for name, spec in (mappings()["properties"] if properties is None else properties).items():
+        if spec.get("type") != "object":
+            fields.add(prefix + name)
+        fields |= {f"{prefix}{name}.{sub}" for sub in spec.get("fields", {})}
+        fields |= (
+            index_fields(spec.get("properties", {}), f"{prefix}{name}.")
+            if "properties" in spec
+            else set()
+        )
     return fields
 
 

@@ -199,9 +199,12 @@ class Cluster:
             raise ApiError(404, "index_not_found_exception", f"no such index [{name}]")
         return index
 
-    def _check(self, index: str, source: dict[str, Any]) -> None:
-        """What a strict mapping refuses."""
-        properties = self.indices[index]["mappings"].get("properties", {})
+    def _check(
+        self, index: str, source: dict[str, Any], properties: dict[str, Any] | None = None
+    ) -> None:
+        """What a strict mapping refuses (objects are checked field by field, strictly too)."""
+        if properties is None:
+            properties = self.indices[index]["mappings"].get("properties", {})
         strict = self.indices[index]["mappings"].get("dynamic") == "strict"
         for field, value in source.items():
             spec = properties.get(field)
@@ -216,8 +219,17 @@ class Cluster:
                 continue
             if value is None:
                 continue
+            kind = spec.get("type", "object")
+            if kind == "object":
+                if not isinstance(value, dict):
+                    raise ApiError(
+                        400,
+                        "document_parsing_exception",
+                        f"[1:2] object mapping for [{field}] tried to parse a non-object value",
+                    )
+                self._check(index, value, spec.get("properties", {}))
+                continue
             values = value if isinstance(value, list) else [value]
-            kind = spec["type"]
             for item in values:
                 ok = {
                     "keyword": isinstance(item, str),
@@ -344,11 +356,19 @@ def _date(value: str) -> datetime | None:
         return None
 
 
+def _value(source: dict[str, Any], field: str) -> Any:
+    """A field's value by its dotted name (``author.id``)."""
+    value: Any = source
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _sort_key(found: tuple[str, dict[str, Any], float], field: str) -> Any:
     _doc_id, source, score = found
     if field == "_score":
         return score
-    value = source.get(field)
+    value = _value(source, field)
     if field == "created_at":
         return _date(value) if isinstance(value, str) else datetime.min
     return "" if value is None else value
@@ -407,15 +427,15 @@ def _evaluate(query: dict[str, Any], source: dict[str, Any], bm25: _Bm25) -> tup
         wanted = (
             wanted if kind == "terms" else [wanted["value"] if isinstance(wanted, dict) else wanted]
         )
-        value = source.get(field)
+        value = _value(source, field)
         values = value if isinstance(value, list) else [value]
         return any(v in wanted for v in values if v is not None), 0.0
     if kind == "exists":
-        value = source.get(spec["field"])
+        value = _value(source, spec["field"])
         return value is not None and value != [], 0.0
     if kind == "range":
         ((field, bounds),) = spec.items()
-        value = _date(source.get(field) or "")
+        value = _date(_value(source, field) or "")
         if value is None:
             return False, 0.0
         checks = {"gte": value.__ge__, "gt": value.__gt__, "lte": value.__le__, "lt": value.__lt__}

@@ -73,10 +73,18 @@ class TestStubElasticSearch(SearchIndexContract):
     ) -> None:
         from elasticsearch import BadRequestError
 
-        with pytest.raises(BadRequestError, match="strict_dynamic_mapping_exception"):
-            client_for(stub[0]).index(
-                index=index._alias, id="x:9", document={"post_id": "x:9", "stray": 1}
-            )
+        client = client_for(stub[0])
+        for stray in ({"post_id": "x:9", "stray": 1}, {"author": {"id": "x:9", "stray": 1}}):
+            with pytest.raises(BadRequestError, match="strict_dynamic_mapping_exception"):
+                client.index(index=index._alias, id="x:9", document=stray)
+
+    def test_search_elastic_keeps_the_author_as_an_object(
+        self, index: ElasticSearchIndex, cluster: Cluster
+    ) -> None:
+        index.index([CORPUS[0]])
+        (stored,) = cluster.indices[cluster.aliases[index._alias]]["docs"].values()
+        assert stored["author"] == {"id": "x:ana", "handle": "ana"}
+        assert "author_id" not in stored and index.get("x:1") == CORPUS[0]
 
 
 def test_search_elastic_cluster_down_raises_search_error() -> None:
