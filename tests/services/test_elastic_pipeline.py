@@ -4,6 +4,7 @@ refused document is dead-lettered, a cluster that is down loses nothing."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,43 @@ def test_elastic_settings_from_the_airflow_connection(
         True,
     )
     assert "s3cret" not in repr(settings)
+
+
+def test_elastic_reindex_rebuilds_the_index_from_the_store(
+    config_path: Path, stub: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ["--config", str(config_path)]
+    main([*config, "es", "setup"])
+    main([*config, "run", "--once"])
+    documents(stub).clear()  # a new, empty cluster (or a lost index)
+    capsys.readouterr()
+    assert main([*config, "es", "reindex"]) == 0
+    out = capsys.readouterr().out
+    assert f"queued {len(sample_labels())} posts" in out
+    assert set(documents(stub)) == set(sample_labels())
+
+
+def test_elastic_compliance_removal_waits_for_the_cluster_and_then_reaches_it(
+    config_path: Path, stub: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.errors import SearchError
+    from services import pipeline
+
+    config = ["--config", str(config_path)]
+    main([*config, "es", "setup"])
+    main([*config, "run", "--once"])
+    store = open_store(load_config(config_path))
+    gone = sorted(sample_labels())[:3]
+    store.removals.remove([(post_id, "deleted at the source") for post_id in gone], source="x")
+
+    up = os.environ["EARSHOT_ES_URL"]
+    monkeypatch.setenv("EARSHOT_ES_URL", "http://127.0.0.1:9")  # the cluster is down
+    with pytest.raises(SearchError, match="Elasticsearch: cannot delete"):
+        pipeline.index(load_config(config_path))
+    assert store.outbox.count() == len(gone)  # the removals wait in the outbox
+    assert set(gone) <= set(documents(stub))
+
+    monkeypatch.setenv("EARSHOT_ES_URL", up)  # back up: the removals reach it
+    assert pipeline.index(load_config(config_path))["deleted"] == len(gone)
+    assert store.outbox.count() == 0
+    assert not set(gone) & set(documents(stub))
