@@ -1,10 +1,11 @@
 """Finding personal data and identifiers in text (validated patterns), and redacting them.
 
 Emails (international ones too), phone numbers, payment cards (found by context and
-Luhn-checked, see :mod:`core.redaction`), mod-97-checked IBANs and configurable identifiers
-(order, account and booking numbers). The patterns for cards, emails, phones and IBANs are
-:mod:`core.redaction`'s, so that what the classifiers find and what dead letters and logs
-redact agree. Both PII classifiers and the pipeline's redaction use these helpers.
+Luhn-checked), mod-97-checked IBANs and configurable identifiers (order, account and booking
+numbers). Cards, emails, phones and IBANs are found by :mod:`core.redaction`'s span finders
+(whose docstring states the card rule), so that what the classifiers find and what dead
+letters and logs redact agree. Both PII classifiers and the pipeline's redaction use these
+helpers.
 """
 
 from __future__ import annotations
@@ -15,16 +16,22 @@ from collections.abc import Mapping, Sequence
 from core.errors import ConfigError
 from core.models import PiiSpan
 from core.redaction import (
-    CARD,
-    EMAIL,
-    IBAN,
     MASKED_CARD,
-    PHONE,
-    URL,
-    card_digits,
+    card_spans,
+    email_spans,
+    iban_spans,
     iban_valid,
-    phone_like,
+    phone_spans,
 )
+
+__all__ = [
+    "DEFAULT_IDENTIFIERS",
+    "REDACTION",
+    "compile_identifiers",
+    "find_pii",
+    "iban_valid",
+    "redact",
+]
 
 _SEP = r"\s*[:#]?\s*#?\s*"  # "order no: #123", "order #123", "order 123"
 DEFAULT_IDENTIFIERS = {
@@ -59,7 +66,7 @@ _PRECEDENCE = [
     "booking_reference",
     "phone",
 ]
-_DIGIT = re.compile(r"\d")
+_MAY_HOLD_PII = re.compile(r"[\d@\uff20]")
 
 
 def compile_identifiers(patterns: Mapping[str, str] | None = None) -> dict[str, re.Pattern[str]]:
@@ -75,27 +82,19 @@ def compile_identifiers(patterns: Mapping[str, str] | None = None) -> dict[str, 
 
 def find_pii(text: str, identifiers: Mapping[str, re.Pattern[str]]) -> list[PiiSpan]:
     """Every PII or identifier span in ``text``, without overlaps, in text order."""
-    if "@" not in text and not _DIGIT.search(text):
+    if not _MAY_HOLD_PII.search(text):
         # Cards, IBANs, phones and emails all need a digit or an "@": only identifiers remain.
         return _choose([s for kind, p in identifiers.items() for s in _spans(kind, p, text)])
-    candidates: list[PiiSpan] = []
-    links = [m.span() for m in URL.finditer(text)]
-    for match in CARD.finditer(text):
-        in_link = any(a <= match.start() < b for a, b in links)
-        if not in_link and card_digits(match.group(), text[: match.start()]):
-            candidates.append(PiiSpan("card", match.start(), match.end()))
+    # Cards never inside a link or an IBAN, phones never inside a link: core.redaction's
+    # finders decide, so that the classifiers and the dead-letter redaction agree.
+    candidates = [PiiSpan("card", a, b) for a, b, _ in card_spans(text)]
     for match in MASKED_CARD.finditer(text):  # masked on the way in; still a card in the post
         candidates.append(PiiSpan("card", match.start(), match.end()))
-    for match in IBAN.finditer(text):
-        if iban_valid(match.group()):
-            candidates.append(PiiSpan("iban", match.start(), match.end()))
-    for match in EMAIL.finditer(text):
-        candidates.append(PiiSpan("email", match.start(), match.end()))
+    candidates += [PiiSpan("iban", a, b) for a, b in iban_spans(text)]
+    candidates += [PiiSpan("email", a, b) for a, b in email_spans(text)]
     for kind, pattern in identifiers.items():
         candidates.extend(_spans(kind, pattern, text))
-    for match in PHONE.finditer(text):
-        if phone_like(match.group()):
-            candidates.append(PiiSpan("phone", match.start(), match.end()))
+    candidates += [PiiSpan("phone", a, b) for a, b in phone_spans(text)]
     return _choose(candidates)
 
 

@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.models import PiiResult, PiiSpan, Post
-from core.redaction import EMAIL
+from core.redaction import email_spans
 from nlp.pii_patterns import compile_identifiers, find_pii
 from nlp.registry import Classifier, Prior, register_classifier
 
-_MAY_NEED_TOKENS = re.compile(r"\w@\w|://|www\.", re.IGNORECASE)
+_MAY_NEED_TOKENS = re.compile(r"\S[@\uff20]\S|://|www\.", re.IGNORECASE)
 
 
 @register_classifier("pii.spacy.v1", assigns=("pii",))
@@ -62,11 +62,12 @@ class SpacyPii(Classifier):
         # come from the tokenizer, and nothing inside a link counts.
         found = [s for s in find_pii(doc.text, self.identifiers) if s.type != "email"]
         found += [PiiSpan("email", a, b) for a, b in emails]
-        # spaCy's LIKE_EMAIL misses international addresses (jürgen@müller.example)
+        # spaCy's LIKE_EMAIL misses international addresses (jürgen@müller.example,
+        # उपयोगकर्ता@उदाहरण.भारत, 用户＠例子。广告)
         found += [
-            PiiSpan("email", m.start(), m.end())
-            for m in EMAIL.finditer(doc.text)
-            if not any(a < m.end() and m.start() < b for a, b in emails)
+            PiiSpan("email", start, end)
+            for start, end in email_spans(doc.text)
+            if not any(a < end and start < b for a, b in emails)
         ]
         kept = [
             s

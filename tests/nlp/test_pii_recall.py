@@ -1,9 +1,11 @@
-"""PII on a generated set of 600 posts: every Luhn-valid card and every email found, at least
-95% of phone numbers, and no Luhn-invalid digit run taken for a card."""
+"""PII on a generated set of 600 posts: every Luhn-valid card (of every network, written with
+every separator people use) and every email (international ones too) found, at least 95% of
+phone numbers, and no Luhn-invalid digit run taken for a card."""
 
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -35,6 +37,9 @@ FIRST = [
     "sam",
     "tia",
     "uma",
+    "उपयोगकर्ता",
+    "ผู้ใช้",
+    "用户",
 ]
 DOMAINS = [
     "müller.example",
@@ -44,6 +49,9 @@ DOMAINS = [
     "post.example.org",
     "inbox.example.net",
     "example.io",
+    "उदाहरण.भारत",
+    "ตัวอย่าง.ไทย",
+    "例子.广告",
 ]
 PHRASES = [
     "@HaldenSupport please call me on {x} about my order",
@@ -65,20 +73,38 @@ def luhn_number(rng: random.Random, length: int, prefix: str) -> str:
     raise AssertionError("unreachable")
 
 
-SEPARATORS = {"spaces": " ", "dashes": "-", "dots": ".", "double spaces": "  ", "slashes": "/"}
+SEPARATORS = {
+    "spaces": " ",
+    "dashes": "-",
+    "dots": ".",
+    "double spaces": "  ",
+    "slashes": "/",
+    "spaced dashes": " - ",
+    "en dashes": "\u2013",
+    "no-break spaces": "\u00a0",
+    "narrow no-break spaces": "\u202f",
+    "underscores": "_",
+}
+GROUPS = {13: (4, 4, 5), 14: (4, 6, 4), 15: (4, 6, 5), 16: (4, 4, 4, 4), 19: (4, 4, 4, 4, 3)}
+"""How each length is printed on cards."""
+CARDS = [(16, "4"), (16, "51"), (16, "2221"), (16, "6011"), (16, "35"), (16, "62")]
+CARDS += [(15, "37"), (14, "36"), (13, "4"), (19, "4")]
+"""(length, network prefix): Visa, Mastercard (both ranges), Discover, JCB, UnionPay,
+American Express, Diners, Visa's 13 and 19 digits."""
 
 
 def card_text(rng: random.Random, digits: str) -> str:
-    """A card number as people write it: in one run, or in groups with any separator."""
+    """A card number as people write it: in one run, or in groups with any separator. A bare
+    run of 19 digits is a card only next to a card word (see tests/core/test_redaction.py),
+    so those are always written in groups here."""
     style = rng.choice(["plain", "mixed", *SEPARATORS])
-    if style == "plain":
+    if style == "plain" and len(digits) < 17:
         return digits
-    groups = (
-        [digits[i : i + 4] for i in range(0, 16, 4)]
-        if len(digits) == 16
-        else [digits[:4], digits[4:10], digits[10:]]
-    )
-    if style == "mixed":
+    groups, start = [], 0
+    for size in GROUPS[len(digits)]:
+        groups.append(digits[start : start + size])
+        start += size
+    if style in ("mixed", "plain"):
         seps = [rng.choice(list(SEPARATORS.values())) for _ in groups[1:]]
         return groups[0] + "".join(s + g for s, g in zip(seps, groups[1:], strict=True))
     return SEPARATORS[style].join(groups)
@@ -109,9 +135,7 @@ def generated_posts() -> list[tuple[str, str]]:
     for i in range(600):
         kind = ["card", "email", "phone", "invalid_card"][i % 4]
         if kind == "card":
-            length, prefix = rng.choice(
-                [(16, "4"), (16, "51"), (16, "6011"), (15, "37"), (13, "4")]
-            )
+            length, prefix = rng.choice(CARDS)
             value = card_text(rng, luhn_number(rng, length, prefix))
         elif kind == "invalid_card":
             digits = luhn_number(rng, 16, "4")
@@ -147,6 +171,14 @@ def recall(found: list[tuple[str, set[str]]], kind: str) -> float:
 
 def test_pii_generated_set_is_large_enough() -> None:
     assert len(generated_posts()) >= 500
+
+
+def test_pii_generated_set_writes_cards_every_way() -> None:
+    texts = [text for text, kind in generated_posts() if kind == "card"]
+    for name, sep in SEPARATORS.items():
+        between_digits = re.compile(rf"\d{re.escape(sep)}\d")
+        assert sum(bool(between_digits.search(text)) for text in texts) >= 5, name
+    assert any(re.search(r"(?<!\d)\d{16}(?!\d)", text) for text in texts)  # one run
 
 
 def test_pii_finds_every_valid_card(found) -> None:
