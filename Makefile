@@ -46,6 +46,7 @@ models: $(STAMP)
 
 run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
 	@$(BIN)/earshot db upgrade
+	@$(BIN)/earshot authors import samples/crm/customers.csv
 	@echo "running Airflow DAG social_listening (task log: $(AIRFLOW_HOME)/last-run.log)"
 	@$(BIN)/airflow dags test social_listening > $(AIRFLOW_HOME)/last-run.log 2>&1 \
 		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from core.care import CASE_STATUSES
 from core.config import Config, load_config
 from core.errors import EarshotError, InvalidValueError
-from core.models import QUEUE_STATUSES
 from core.redaction import install_log_redaction
-from core.timeutil import now
+from core.timeutil import now, utc
 
 
 def _progress(message: str) -> None:
@@ -67,10 +67,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services import reports
+    from services import care_report, reports
 
     config = _config(args)
-    print(reports.format_report(config, reports.last_run(config)))
+    figures = care_report.figures(config, since=utc(args.since) if args.since else None)
+    if args.format == "json":
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        sys.stdout.write(care_report.format_csv(figures))
+    else:
+        print(reports.format_report(config, reports.last_run(config)))
+        print(care_report.format_table(figures))
     return 0
 
 
@@ -123,35 +130,203 @@ def cmd_kibana_import(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def cmd_queue_list(args: argparse.Namespace) -> int:
-    from services import queues
+def _due(sla_due: datetime | None, current: datetime, answered: bool) -> str:
+    if sla_due is None:
+        return "-"
+    if answered:
+        return "answered"
+    minutes = int((sla_due - current).total_seconds() // 60)
+    return f"due in {minutes}m" if minutes >= 0 else f"OVERDUE {-minutes}m"
 
-    items = queues.list_items(_config(args), queue=args.queue, status=args.status, limit=args.limit)
-    if not items:
-        print("no queue items match", file=sys.stderr)
+
+def _reasons(reasons: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:+g}" for k, v in reasons.items())
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    from services import cases
+
+    found = cases.list_cases(
+        _config(args),
+        queue=args.queue,
+        status=args.status,
+        assignee=args.agent,
+        open_only=not args.all and args.status is None,
+        limit=args.limit,
+    )
+    if not found:
+        print("no cases match", file=sys.stderr)
         return 0
     current = now()
-    for item in items:
-        d = item.decision
-        if d.sla_due is None:
-            due = "-"
-        else:
-            minutes = int((d.sla_due - current).total_seconds() // 60)
-            due = f"due in {minutes}m" if minutes >= 0 else f"OVERDUE {-minutes}m"
+    for case in found:
+        due = _due(case.sla_due, current, case.first_response_at is not None)
+        holder = case.assignee or "-"
+        flag = " BREACHED" if case.breached_at else ""
         print(
-            f"{d.priority:>3}  {d.queue:<9} {item.status:<13} {d.action:<12} {due:<14} "
-            f"{d.post_id:<22} @{_safe(item.post.author.handle)}:"
-            f" {_short(item.post.text, 70)}  [{d.rule}]"
+            f"{case.priority:>3}  {case.id:<30} {case.queue:<9} {case.status:<13}"
+            f" {holder:<10} {case.action:<12} {due:<14} @{_safe(case.author_handle)}"
+            f" ({case.source}, {case.tier}){flag}"
         )
     return 0
 
 
-def cmd_queue_set(args: argparse.Namespace) -> int:
-    from services import queues
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    from services import cases
 
-    item = queues.set_status(_config(args), args.post_id, args.status, actor=args.agent)
-    holder = f" (assigned to {item.assignee})" if item.assignee else ""
-    print(f"{args.post_id}: {item.status}{holder}")
+    view = cases.show(_config(args), args.case_id)
+    case = view.case
+    current = now()
+    print(f"{case.id}  {case.queue}  {case.status}  held by {case.assignee or 'nobody'}")
+    print(
+        f"  customer @{_safe(case.author_handle)} on {case.source}, tier {case.tier};"
+        f" posted {case.opened_at:%Y-%m-%d %H:%M} UTC"
+        + (f"; reopened {case.reopened}x" if case.reopened else "")
+        + (f"; follows {case.previous_case_id}" if case.previous_case_id else "")
+    )
+    due = _due(case.sla_due, current, case.first_response_at is not None)
+    sla = "no SLA" if case.sla_due is None else f"SLA due {case.sla_due:%Y-%m-%d %H:%M} UTC ({due})"
+    if case.breached_at:
+        sla += f", BREACHED (flagged {case.breached_at:%Y-%m-%d %H:%M})"
+    print(f"  {sla}")
+    if case.first_response_at:
+        print(
+            f"  first response {case.first_response_at:%Y-%m-%d %H:%M} UTC by"
+            f" {_safe(case.first_response_by or '?')} ({case.first_response_kind})"
+        )
+    print(f"  priority {case.priority}: {_reasons(case.priority_reasons)}")
+    detail = case.action_detail
+    line = f"  suggested action: {case.action} (rule {case.rule})"
+    if detail.get("private_reasons"):
+        line += f"; private because: {'; '.join(detail['private_reasons'])}"
+    if detail.get("article"):
+        article = detail["article"]
+        line += f"; help article {article['id']} ({article['url']}, score {article['score']})"
+    elif detail.get("note"):
+        line += f"; {detail['note']}"
+    print(line)
+    print("  conversation:")
+    for post, role in view.conversation:
+        who = "BRAND " if role == "brand" else ""
+        print(
+            f"    {post.created_at:%m-%d %H:%M} {who}@{_safe(post.author.handle)}"
+            f" [{post.id}]: {_short(post.text, 90)}"
+        )
+    if view.profile:
+        handles = ", ".join(f"{n}:{h}" for n, h in view.profile.handles)
+        crm = f", CRM {view.profile.crm_id}" if view.profile.crm_id else ""
+        print(f"  profile {view.profile.id}{crm}: {handles}")
+    if view.other_open_cases:
+        print("  other open cases of this customer:")
+        for other in view.other_open_cases:
+            print(f"    {other.id} ({other.queue}, {other.status}, {other.source})")
+    if view.earlier_posts:
+        print("  earlier posts of this customer (every linked network):")
+        for post in view.earlier_posts:
+            print(
+                f"    {post.created_at:%m-%d %H:%M} {post.source} [{post.id}]:"
+                f" {_short(post.text, 80)}"
+            )
+    print("  trail:")
+    for event in view.events:
+        change = (
+            f"{event.from_status} -> {event.to_status}"
+            if event.from_status != event.to_status
+            else event.to_status
+        )
+        extra = f" {json.dumps(event.detail, ensure_ascii=False)}" if event.detail else ""
+        print(f"    {event.at:%m-%d %H:%M} {event.action:<12} {change:<22} by {event.actor}{extra}")
+    return 0
+
+
+def cmd_cases_act(args: argparse.Namespace) -> int:
+    from services import cases
+
+    case = cases.act(
+        _config(args),
+        args.case_id,
+        args.action,
+        agent=args.agent,
+        queue=getattr(args, "queue", None),
+        article=getattr(args, "article", None),
+        note=args.note,
+    )
+    holder = f", held by {case.assignee}" if case.assignee else ""
+    print(f"{case.id}: {case.status} in {case.queue}{holder}")
+    return 0
+
+
+def cmd_cases_check_sla(args: argparse.Namespace) -> int:
+    from services import pipeline
+
+    done = pipeline.check_sla(_config(args))
+    print(
+        f"{done['breached']} cases newly past their SLA, {done['notified']} webhook"
+        f" notifications sent, {done['webhook_failures']} failed (retried next time),"
+        f" {done['reprioritised']} waiting cases reprioritised"
+    )
+    return 0
+
+
+def cmd_agents_add(args: argparse.Namespace) -> int:
+    from services import cases
+
+    agent = cases.add_agent(
+        _config(args), args.name, queues=args.queue, display_name=args.display_name or ""
+    )
+    print(f"agent {agent.name} works {', '.join(agent.queues)}")
+    return 0
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    from services import cases
+
+    for agent in cases.agents(_config(args)):
+        state = "" if agent.active else " (inactive)"
+        print(f"{agent.name:<16} {', '.join(agent.queues)}{state}")
+    return 0
+
+
+def cmd_authors_link(args: argparse.Namespace) -> int:
+    from services import authors
+
+    profile = authors.link(
+        _config(args), args.handles, crm_id=args.crm_id, tier=args.tier, name=args.name
+    )
+    handles = ", ".join(f"{n}:{h}" for n, h in profile.handles)
+    print(f"{profile.id}: {handles} (tier {profile.tier or 'from routing.yaml'})")
+    return 0
+
+
+def cmd_authors_import(args: argparse.Namespace) -> int:
+    from services import authors
+
+    result = authors.import_csv(_config(args), args.file)
+    for line in result.rejected:
+        print(f"rejected {line}", file=sys.stderr)
+    print(
+        f"imported {result.handles} handles of {result.profiles} customers;"
+        f" {len(result.rejected)} rows rejected"
+    )
+    return 1 if result.rejected else 0
+
+
+def cmd_authors_show(args: argparse.Namespace) -> int:
+    from services import authors
+
+    view = authors.show(_config(args), args.who, limit=args.limit)
+    if view.profile:
+        p = view.profile
+        print(f"{p.id}  {p.display_name or ''}  CRM {p.crm_id or '-'}  tier {p.tier or '-'}")
+    print("handles: " + ", ".join(f"{n}:{h}" for n, h in view.handles))
+    print(f"open cases: {len(view.open_cases)}")
+    for case in view.cases:
+        opened = f"{case.opened_at:%Y-%m-%d %H:%M}"
+        print(f"  {case.id} {case.queue} {case.status} ({case.source}, opened {opened})")
+    print(f"posts ({len(view.posts)} newest):")
+    for post in view.posts:
+        print(
+            f"  {post.created_at:%Y-%m-%d %H:%M} {post.source} [{post.id}]: {_short(post.text, 80)}"
+        )
     return 0
 
 
@@ -323,9 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
     run.set_defaults(func=cmd_run)
 
-    sub.add_parser("report", help="summary of the last run and all queues").set_defaults(
-        func=cmd_report
+    report = sub.add_parser(
+        "report", help="the last run, and the care figures (response times, SLA, volumes)"
     )
+    report.add_argument("--since", type=_date, help="only cases and posts from this date on")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.set_defaults(func=cmd_report)
 
     db = sub.add_parser("db", help="the store's database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -351,18 +529,70 @@ def build_parser() -> argparse.ArgumentParser:
     kibana_import.add_argument("--file", help="an NDJSON file (default: the bundled one)")
     kibana_import.set_defaults(func=cmd_kibana_import)
 
-    queue = sub.add_parser("queue", help="routed posts waiting for agents")
-    queue_sub = queue.add_subparsers(dest="queue_command", required=True)
-    listing = queue_sub.add_parser("list", help="list queue items, most urgent first")
+    cases = sub.add_parser("cases", help="cases: list, show, and every agent action")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    listing = cases_sub.add_parser("list", help="open cases, most urgent first")
     listing.add_argument("--queue", help="only this queue (billing, logistics, care, ...)")
-    listing.add_argument("--status", choices=QUEUE_STATUSES, help="only this status")
+    listing.add_argument("--status", choices=CASE_STATUSES, help="only this status")
+    listing.add_argument("--agent", help="only cases held by this agent")
+    listing.add_argument("--all", action="store_true", help="closed cases too")
     listing.add_argument("--limit", type=_limit, default=50)
-    listing.set_defaults(func=cmd_queue_list)
-    setter = queue_sub.add_parser("set-status", help="claim, release, resolve or move private")
-    setter.add_argument("post_id")
-    setter.add_argument("status", choices=QUEUE_STATUSES)
-    setter.add_argument("--agent", default="cli", help="who makes the change (kept in the audit)")
-    setter.set_defaults(func=cmd_queue_set)
+    listing.set_defaults(func=cmd_cases_list)
+    shown = cases_sub.add_parser("show", help="a case: conversation, customer, trail")
+    shown.add_argument("case_id")
+    shown.set_defaults(func=cmd_cases_show)
+    for action, text in (
+        ("claim", "take a new case"),
+        ("release", "give a claimed case back to its queue"),
+        ("respond", "record that you answered (publicly)"),
+        ("resolve", "close a case you hold"),
+        ("move-private", "close: the conversation continues privately"),
+        ("no-action", "close: nothing to do"),
+        ("reroute", "move the case to another queue"),
+    ):
+        act = cases_sub.add_parser(action, help=text)
+        act.add_argument("case_id")
+        act.add_argument("--agent", required=True, help="who acts (kept in the audit trail)")
+        act.add_argument("--note", help="a note for the trail")
+        if action == "reroute":
+            act.add_argument("--queue", required=True, help="the queue to move it to")
+        if action == "respond":
+            act.add_argument("--article", help="the help article the reply pointed to")
+        act.set_defaults(func=cmd_cases_act, action=action.replace("-", "_"))
+    cases_sub.add_parser(
+        "check-sla", help="flag cases past their SLA (the care_sla DAG runs it every 5 minutes)"
+    ).set_defaults(func=cmd_cases_check_sla)
+
+    agents = sub.add_parser("agents", help="the care team's agents")
+    agents_sub = agents.add_subparsers(dest="agents_command", required=True)
+    add = agents_sub.add_parser("add", help="add or update an agent")
+    add.add_argument("name")
+    add.add_argument(
+        "--queue", action="append", required=True, help="a queue they work (repeatable; * = all)"
+    )
+    add.add_argument("--display-name")
+    add.set_defaults(func=cmd_agents_add)
+    agents_sub.add_parser("list", help="every agent and their queues").set_defaults(
+        func=cmd_agents_list
+    )
+
+    authors = sub.add_parser("authors", help="customers across networks")
+    authors_sub = authors.add_subparsers(dest="authors_command", required=True)
+    link = authors_sub.add_parser("link", help="link handles into one customer profile")
+    link.add_argument("handles", nargs="+", help="network:handle, e.g. x:dani_reyes")
+    link.add_argument("--crm-id", help="the customer's id in the CRM")
+    link.add_argument("--tier", help="the customer's tier (a tier of routing.yaml)")
+    link.add_argument("--name", help="a display name")
+    link.set_defaults(func=cmd_authors_link)
+    imp = authors_sub.add_parser(
+        "import", help="import the CRM's CSV (network,handle,crm_id,tier,name)"
+    )
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_authors_import)
+    who = authors_sub.add_parser("show", help="a customer's handles, posts and cases")
+    who.add_argument("who", help="network:handle, a profile id, or crm:<CRM id>")
+    who.add_argument("--limit", type=_limit, default=20)
+    who.set_defaults(func=cmd_authors_show)
 
     search = sub.add_parser("search", help="full-text search over stored posts")
     search.add_argument("text", nargs="+")

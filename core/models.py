@@ -40,8 +40,16 @@ ACTIONS: tuple[str, ...] = (
     "thank",
     "no_action",
 )
-QUEUE_STATUSES: tuple[str, ...] = ("new", "claimed", "moved_private", "resolved", "no_action")
-"""Every queue item status, in the order reports show them."""
+QUEUE_STATUSES: tuple[str, ...] = (
+    "new",
+    "claimed",
+    "responded",
+    "resolved",
+    "moved_private",
+    "no_action",
+)
+"""Every queue item status, in the order reports show them: a routed post's status is its
+case's (:mod:`core.care`)."""
 UNMATCHED = "unmatched"
 
 __all__ = [
@@ -372,7 +380,13 @@ class Enrichment:
 
 @dataclass(frozen=True)
 class RoutingDecision:
-    """Where a post goes: queue, priority 0-100, suggested action, the rule that fired, SLA due."""
+    """Where a post goes: queue, priority 0-100, suggested action, the rule that fired, SLA due.
+
+    ``reasons`` is the priority's breakdown (points per component: ``rule``, ``negative``,
+    ``followers``, ``engagement``, ``velocity``, ``tier``, ``waiting``); ``detail`` what backs
+    the suggested action (``private_reasons``, ``article`` with its score); ``tier`` the
+    author's tier that set the SLA.
+    """
 
     post_id: str
     queue: str
@@ -381,6 +395,9 @@ class RoutingDecision:
     rule: str
     decided_at: datetime
     sla_due: datetime | None
+    reasons: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    tier: str = "standard"
 
     @property
     def initial_status(self) -> str:
@@ -398,6 +415,8 @@ class RoutingDecision:
         values = dict(data)
         values["decided_at"] = _required_time(values["decided_at"], "decided_at")
         values["sla_due"] = from_iso(values.get("sla_due"))
+        values["reasons"] = dict(values.get("reasons") or {})
+        values["detail"] = dict(values.get("detail") or {})
         return cls(**values)
 
 

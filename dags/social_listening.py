@@ -1,5 +1,6 @@
 """Earshot's listening cycle: per listener type, collect (one task per source) -> classify ->
-store -> route; then index (the search index catches up from the outbox) and finish.
+store -> route (routing opens and grows cases); then index (the search index catches up from
+the outbox), check_sla (flags cases past their due time) and finish.
 
 Each task calls one function of :mod:`services.pipeline`; XCom carries batch ids and counts
 only. Live sources run in an Airflow pool per platform (``x_api``, ``reddit_api``) so that
@@ -84,6 +85,13 @@ def social_listening() -> None:
 
         return pipeline.index(load_config())
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def check_sla(cycle: str) -> dict[str, int]:
+        from core.config import load_config
+        from services import pipeline
+
+        return pipeline.check_sla(load_config(), cycle)
+
     # ALL_DONE: a DAG run whose steps failed is still marked finished, so that the next one
     # finishes its batches at once instead of waiting for them to go stale.
     @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -98,7 +106,8 @@ def social_listening() -> None:
 
     cycle = start()
     indexed = index()
-    indexed >> finish(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    sla = check_sla(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    indexed >> sla >> finish(cycle)  # type: ignore[arg-type]  # XComArgs resolve at run time
     # One lane per listener type; a type with no configured source is skipped as a whole.
     for kind, pool in (("replay", "default_pool"), ("x", "x_api"), ("reddit", "reddit_api")):
         names = sources.override(task_id=f"{kind}_sources")(kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,8 @@ from core.config import read_yaml
 from core.errors import RoutingConfigError
 from core.models import ACTIONS, INTENTS, SENTIMENTS, UNMATCHED, Enrichment, Post, RoutingDecision
 from core.timeutil import now as current_time
+from routing.articles import ArticleMatcher, HelpArticle, load_articles
+from routing.calendar import BusinessHours, parse_business_hours
 
 NO_ACTION_QUEUE = "none"
 """Where posts that need nothing go, closed (declared in routing.yaml, or added)."""
@@ -33,6 +35,11 @@ CONDITION_KEYS = {
     "source",
 }
 DEFAULT_TIER = "standard"
+BRAND_TIER = "brand"
+"""The tier of the brand's own accounts: their replies in a conversation are the brand's
+first response to the customer's case."""
+DEFAULT_REOPEN_WITHIN = timedelta(days=7)
+DEFAULT_ARTICLE_SCORE = 0.15
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,28 @@ class Rule:
 
 @dataclass(frozen=True)
 class Queue:
+    """A service queue and its response-time promise: ``sla_minutes`` for the standard tier,
+    ``tier_sla`` per tier (else the standard target times the tier's ``sla_factor``), counted
+    in the ``hours`` calendar's business hours when it has one, else around the clock."""
+
     name: str
     sla_minutes: int | None
+    tier_sla: dict[str, int] = field(default_factory=dict)
+    hours: BusinessHours | None = None
+    webhook: str | None = None
+
+    def target(self, tier: Tier | None) -> float | None:
+        """Minutes of (business) time to the first response for an author of ``tier``."""
+        if tier is not None and tier.name in self.tier_sla:
+            return float(self.tier_sla[tier.name])
+        if self.sla_minutes is None:
+            return None
+        return self.sla_minutes * (tier.sla_factor if tier else 1.0)
+
+    def due(self, start: datetime, minutes: float) -> datetime:
+        if self.hours is None:
+            return start + timedelta(minutes=minutes)
+        return self.hours.add(start, minutes)
 
 
 @dataclass(frozen=True)
@@ -79,6 +106,20 @@ class RoutingConfig:
     rules: tuple[Rule, ...]
     unmatched_priority: int = 30
     path: Path | None = field(default=None, compare=False)
+    calendars: dict[str, BusinessHours] = field(default_factory=dict)
+    articles: tuple[HelpArticle, ...] = ()
+    article_min_score: float = DEFAULT_ARTICLE_SCORE
+    reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
+    """A new post in the conversation of a case closed less than this ago reopens the case;
+    after that it opens a new case (which names the earlier one)."""
+
+    def tier_named(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+    @property
+    def brand_handles(self) -> frozenset[str]:
+        tier = self.tier_named(BRAND_TIER)
+        return tier.handles if tier else frozenset()
 
 
 def _names(value: Any, where: str, allowed: Sequence[str] | None = None) -> frozenset[str]:
@@ -137,14 +178,21 @@ def load_routing(path: str | Path) -> RoutingConfig:
     if not isinstance(data, dict):
         raise RoutingConfigError(f"{path}: expected a mapping with queues, tiers and rules")
 
+    unknown_top = sorted(set(data) - TOP_KEYS)
+    if unknown_top:
+        raise RoutingConfigError(f"{path}: unknown keys {unknown_top}; expected {sorted(TOP_KEYS)}")
+    calendars: dict[str, BusinessHours] = {}
+    for name, spec in (data.get("calendars") or {}).items():
+        if not isinstance(spec, dict):
+            raise RoutingConfigError(f"{path}: calendars.{name} must be a mapping")
+        calendars[name] = parse_business_hours(name, spec, f"{path}: calendars.{name}")
+
+    tier_names_declared = list((data.get("tiers") or {}).keys())
     queues: dict[str, Queue] = {}
     for name, spec in (data.get("queues") or {}).items():
-        sla = (spec or {}).get("sla_minutes")
-        if sla is not None and (not isinstance(sla, int) or sla <= 0):
-            raise RoutingConfigError(
-                f"{path}: queues.{name}.sla_minutes must be a positive integer"
-            )
-        queues[name] = Queue(name, sla)
+        queues[name] = _queue(
+            name, spec or {}, f"{path}: queues.{name}", calendars, tier_names_declared
+        )
     queues.setdefault(UNMATCHED, Queue(UNMATCHED, None))
     queues.setdefault(NO_ACTION_QUEUE, Queue(NO_ACTION_QUEUE, None))
 
@@ -193,13 +241,86 @@ def load_routing(path: str | Path) -> RoutingConfig:
                 priority,
             )
         )
+    articles: tuple[HelpArticle, ...] = ()
+    if data.get("help_articles"):
+        articles = load_articles(path.parent / str(data["help_articles"]))
+    cases = data.get("cases") or {}
+    if not isinstance(cases, dict) or set(cases) - {"reopen_within_hours", "article_min_score"}:
+        raise RoutingConfigError(
+            f"{path}: cases: expected a mapping with reopen_within_hours, article_min_score"
+        )
+    reopen = cases.get("reopen_within_hours", DEFAULT_REOPEN_WITHIN.total_seconds() / 3600)
+    score = cases.get("article_min_score", DEFAULT_ARTICLE_SCORE)
+    if not isinstance(reopen, int | float) or isinstance(reopen, bool) or reopen < 0:
+        raise RoutingConfigError(f"{path}: cases.reopen_within_hours must be a number >= 0")
+    if not isinstance(score, int | float) or isinstance(score, bool) or not 0 <= score <= 1:
+        raise RoutingConfigError(f"{path}: cases.article_min_score must be from 0 to 1")
     return RoutingConfig(
         queues=queues,
         tiers=tuple(tiers),
         rules=tuple(rules),
         unmatched_priority=int(data.get("unmatched_priority", 30)),
         path=path,
+        calendars=calendars,
+        articles=articles,
+        article_min_score=float(score),
+        reopen_within=timedelta(hours=float(reopen)),
     )
+
+
+TOP_KEYS = {
+    "queues",
+    "tiers",
+    "rules",
+    "unmatched_priority",
+    "calendars",
+    "help_articles",
+    "cases",
+}
+QUEUE_KEYS = {"sla_minutes", "hours", "webhook"}
+
+
+def _queue(
+    name: str,
+    spec: Any,
+    where: str,
+    calendars: dict[str, BusinessHours],
+    tiers: Sequence[str],
+) -> Queue:
+    if not isinstance(spec, dict):
+        raise RoutingConfigError(f"{where}: expected a mapping")
+    unknown = sorted(set(spec) - QUEUE_KEYS)
+    if unknown:
+        raise RoutingConfigError(f"{where}: unknown keys {unknown}; expected {sorted(QUEUE_KEYS)}")
+    sla = spec.get("sla_minutes")
+    per_tier: dict[str, int] = {}
+    if isinstance(sla, dict):  # {standard: 60, vip: 15}
+        per_tier = dict(sla)
+        for tier, minutes in per_tier.items():
+            if tier not in (*tiers, DEFAULT_TIER):
+                raise RoutingConfigError(
+                    f"{where}.sla_minutes: unknown tier {tier!r}; expected some of"
+                    f" {[*tiers, DEFAULT_TIER]}"
+                )
+            if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+                raise RoutingConfigError(f"{where}.sla_minutes.{tier} must be a positive integer")
+        sla = per_tier.pop(DEFAULT_TIER, None)
+    if sla is not None and (not isinstance(sla, int) or isinstance(sla, bool) or sla <= 0):
+        raise RoutingConfigError(f"{where}.sla_minutes must be a positive integer")
+    hours = None
+    if spec.get("hours") is not None:
+        if spec["hours"] not in calendars:
+            raise RoutingConfigError(
+                f"{where}.hours: calendar {spec['hours']!r} is not declared under 'calendars'"
+                f" (declared: {sorted(calendars)})"
+            )
+        hours = calendars[spec["hours"]]
+    webhook = spec.get("webhook")
+    if webhook is not None and (
+        not isinstance(webhook, str) or not webhook.startswith(("https://", "http://"))
+    ):
+        raise RoutingConfigError(f"{where}.webhook must be an http(s) URL")
+    return Queue(name, sla, per_tier, hours, webhook)
 
 
 class Router:
@@ -207,8 +328,24 @@ class Router:
 
     def __init__(self, config: RoutingConfig) -> None:
         self.config = config
+        self._articles: ArticleMatcher | None = None
 
-    def tier(self, post: Post) -> Tier | None:
+    @property
+    def articles(self) -> ArticleMatcher:
+        if self._articles is None:  # built on first use: __init__ stays cheap
+            self._articles = ArticleMatcher(
+                self.config.articles, min_score=self.config.article_min_score
+            )
+        return self._articles
+
+    def tier(self, post: Post, known: str | None = None) -> Tier | None:
+        """The author's tier: ``known`` (from the customer's linked profile, e.g. the CRM's
+        tier) when given, else the first tier of routing.yaml whose handles or follower
+        threshold match."""
+        if known is not None and known != DEFAULT_TIER:
+            return self.config.tier_named(known)
+        if known == DEFAULT_TIER:
+            return None
         handle = post.author.handle.lower().lstrip("@")
         for tier in self.config.tiers:
             if handle in tier.handles or post.author.id.lower() in tier.handles:
@@ -217,8 +354,12 @@ class Router:
                 return tier
         return None
 
-    def match(self, post: Post, enrichment: Enrichment) -> Rule | None:
-        tier = self.tier(post)
+    def is_brand(self, post: Post) -> bool:
+        """Whether the post is by one of the brand's own accounts."""
+        handle = post.author.handle.lower().lstrip("@")
+        return handle in self.config.brand_handles
+
+    def match(self, post: Post, enrichment: Enrichment, tier: Tier | None = None) -> Rule | None:
         tier_name = tier.name if tier else DEFAULT_TIER
         for rule in self.config.rules:
             if _matches(rule.when, post, enrichment, tier_name):
@@ -231,22 +372,39 @@ class Router:
         enrichments: Sequence[Enrichment],
         *,
         now: datetime | None = None,
+        tiers: Mapping[str, str] | None = None,
     ) -> list[RoutingDecision]:
-        """One decision per post; a post no rule matches goes to the ``unmatched`` queue."""
+        """One decision per post; a post no rule matches goes to the ``unmatched`` queue.
+
+        ``tiers`` maps post ids to the tier of their author's linked profile (the CRM's),
+        which wins over routing.yaml's own tiers. The SLA clock starts when the customer
+        posted (``created_at``), not when Earshot heard the post.
+        """
         if len(posts) != len(enrichments):
             raise ValueError(f"{len(posts)} posts but {len(enrichments)} enrichments")
         now = now or current_time()
+        tiers = tiers or {}
         decisions = []
         for post, enrichment in zip(posts, enrichments, strict=True):
             if post.id != enrichment.post_id:
                 raise ValueError(f"enrichment for {enrichment.post_id} paired with post {post.id}")
-            rule = self.match(post, enrichment)
-            tier = self.tier(post)
+            tier = self.tier(post, tiers.get(post.id))
+            tier_name = tier.name if tier else DEFAULT_TIER
             if not _has_words(post):  # nothing to read, nothing to answer: never to a person
                 decisions.append(
-                    RoutingDecision(post.id, NO_ACTION_QUEUE, 0, "no_action", EMPTY_POST, now, None)
+                    RoutingDecision(
+                        post.id,
+                        NO_ACTION_QUEUE,
+                        0,
+                        "no_action",
+                        EMPTY_POST,
+                        now,
+                        None,
+                        tier=tier_name,
+                    )
                 )
                 continue
+            rule = self.match(post, enrichment, tier)
             if rule is None:
                 queue, action, rule_name, base = (
                     UNMATCHED,
@@ -259,11 +417,16 @@ class Router:
             # A rule that says "no action" closes the post; an unmatched post still waits for
             # a person to triage it, so it keeps a priority and its queue's SLA.
             closed = action == "no_action" and rule is not None
-            priority = 0 if closed else _priority(base, post, enrichment, tier)
-            sla = self.config.queues[queue].sla_minutes
             due = None
-            if sla is not None and not closed:
-                due = now + timedelta(minutes=sla * (tier.sla_factor if tier else 1.0))
+            target = self.config.queues[queue].target(tier)
+            if target is not None and not closed:
+                due = self.config.queues[queue].due(post.created_at, target)
+            reasons: dict[str, float] = {}
+            priority = 0
+            if not closed:
+                reasons = priority_reasons(base, post, enrichment, tier, due=due, at=now)
+                priority = priority_of(reasons)
+            action, detail = self._detail(action, post, enrichment, rule_name)
             decisions.append(
                 RoutingDecision(
                     post_id=post.id,
@@ -273,9 +436,87 @@ class Router:
                     rule=rule_name,
                     decided_at=now,
                     sla_due=due,
+                    reasons=reasons,
+                    detail=detail,
+                    tier=tier_name,
                 )
             )
         return decisions
+
+    def _detail(
+        self, action: str, post: Post, enrichment: Enrichment, rule: str
+    ) -> tuple[str, dict[str, Any]]:
+        """What backs the suggested action: the private decision's reasons, or the help
+        article chosen by similarity (a how-to with no article scoring high enough is
+        answered publicly instead)."""
+        detail: dict[str, Any] = {"rule": rule}
+        private = enrichment.results.get("private")
+        if action == "move_private" and private is not None:
+            detail["private_reasons"] = list(getattr(private, "reasons", ()))
+        if action == "self_service":
+            text = f"{post.title or ''} {post.text}".strip()
+            match = self.articles.best(text)
+            if match is None:
+                detail["article"] = None
+                detail["note"] = (
+                    f"no help article scored {self.config.article_min_score} or more:"
+                    " answer in person"
+                )
+                return "reply_public", detail
+            detail["article"] = {
+                "id": match.article.id,
+                "title": match.article.title,
+                "url": match.article.url,
+                "score": match.score,
+            }
+        return action, detail
+
+
+PRIORITY_PARTS = ("rule", "negative", "followers", "engagement", "velocity", "tier", "waiting")
+"""The priority's components, in the order an agent reads them."""
+
+
+def priority_reasons(
+    base: int,
+    post: Post,
+    enrichment: Enrichment,
+    tier: Tier | None,
+    *,
+    due: datetime | None,
+    at: datetime,
+) -> dict[str, float]:
+    """Points per component: the rule's urgency, how negative the post is, how far it can
+    spread (followers, engagement received, engagement per hour), the author's tier, and how
+    long the customer has waited already (see :func:`waiting_points`)."""
+    parts: dict[str, float] = {"rule": float(base)}
+    if enrichment.sentiment.label == "negative":
+        parts["negative"] = 15 * enrichment.sentiment.score
+    parts["followers"] = min(15.0, 3.0 * math.log10(1 + post.author.followers))
+    engagement = max(0, sum(post.metrics.get(k, 0) for k in ENGAGEMENT))
+    parts["engagement"] = min(5.0, 2.0 * math.log10(1 + engagement))
+    hours = max(0.25, (at - post.created_at).total_seconds() / 3600)
+    parts["velocity"] = min(5.0, 2.5 * math.log10(1 + engagement / hours))
+    if tier is not None and tier.priority_bonus:
+        parts["tier"] = float(tier.priority_bonus)
+    parts["waiting"] = waiting_points(post.created_at, due, at)
+    return {k: round(v, 1) for k, v in parts.items() if round(v, 1)}
+
+
+ENGAGEMENT = ("like_count", "retweet_count", "reply_count", "quote_count", "score")
+
+
+def waiting_points(opened_at: datetime, due: datetime | None, at: datetime) -> float:
+    """Up to 15 points as the customer waits: the share of the SLA already used (15 once it
+    is breached); without an SLA, one point per two hours, up to 10."""
+    elapsed = max(0.0, (at - opened_at).total_seconds())
+    if due is not None:
+        window = max(60.0, (due - opened_at).total_seconds())
+        return round(15.0 * min(1.0, elapsed / window), 1)
+    return round(min(10.0, elapsed / 7200), 1)
+
+
+def priority_of(reasons: Mapping[str, float]) -> int:
+    return max(0, min(100, round(sum(reasons.values()))))
 
 
 def _has_words(post: Post) -> bool:
@@ -295,19 +536,3 @@ def _matches(when: Conditions, post: Post, enrichment: Enrichment, tier: str) ->
         when.keywords is None or bool(when.keywords.search(post.text)),
     )
     return all(checks)
-
-
-def _priority(base: int, post: Post, enrichment: Enrichment, tier: Tier | None) -> int:
-    """Urgency from the rule, plus how negative the post is, how far it can spread, and tier."""
-    score = float(base)
-    if enrichment.sentiment.label == "negative":
-        score += 15 * enrichment.sentiment.score
-    score += min(15.0, 3.0 * math.log10(1 + post.author.followers))
-    engagement = sum(
-        post.metrics.get(k, 0)
-        for k in ("like_count", "retweet_count", "reply_count", "quote_count", "score")
-    )
-    score += min(5.0, 2.0 * math.log10(1 + max(0, engagement)))
-    if tier is not None:
-        score += tier.priority_bonus
-    return max(0, min(100, round(score)))

@@ -34,3 +34,11 @@ def record_collection(source: str, *, fetched: int, new_gaps: int, rate_limited:
         stats.incr("earshot.coverage_gaps", new_gaps, tags=tags)
     if rate_limited:
         stats.incr("earshot.rate_limited", 1, tags=tags)
+
+
+def record_breach(queue: str) -> None:
+    """A case's SLA was breached (counted once per case)."""
+    stats = _stats()
+    if stats is None:
+        return
+    stats.incr("earshot.sla_breaches", 1, tags={"queue": queue})

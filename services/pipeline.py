@@ -45,7 +45,7 @@ from core.errors import (
 from core.models import DeadLetter, Enrichment, Post
 from core.redaction import redact_pii
 from core.timeutil import now
-from services import indexing, metrics
+from services import cases, indexing, metrics
 from services.runtime import open_search, open_store, router
 from storage import Batch, Run, Store
 
@@ -168,10 +168,14 @@ def route_unrouted(config: Config, progress: Progress | None = None) -> int:
             labels.update({e.post_id: e for e in fresh})
             after.update(failed)  # left unrouted, and reported
         posts = [r.post for r in records if r.post.id in labels]
-        decisions = router(config).route(posts, [labels[p.id] for p in posts])
+        profiles = cases.profiles_of(store, posts)
+        decisions = router(config).route(
+            posts, [labels[p.id] for p in posts], tiers=cases.tiers_of(profiles)
+        )
         with store.transaction() as tx:
             new = tx.queues.add_decisions(decisions)
             tx.outbox.add([d.post_id for d in new], "upsert")
+            cases.assign(tx, router(config), posts, list(labels.values()), new, profiles=profiles)
         routed += len(new)
         after.update(p.id for p in posts if p.id not in {d.post_id for d in new})
         if progress:
@@ -403,17 +407,23 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
     items = store.staging.batch_items(batch_id)
     posts = [post for post, _ in items]
     enrichments = [e for _, e in items if e is not None]
-    decisions = router(config).route(posts, enrichments)
+    profiles = cases.profiles_of(store, posts)
+    decisions = router(config).route(posts, enrichments, tiers=cases.tiers_of(profiles))
     try:
         with store.transaction() as tx:
             tx.staging.advance(batch_id, from_stages=("stored",), to="routed")
             new = tx.queues.add_decisions(decisions)
             tx.outbox.add([d.post_id for d in new], "upsert")
+            grouped = cases.assign(tx, router(config), posts, enrichments, new, profiles=profiles)
             by_queue = Counter(d.queue for d in new)
             tx.staging.update_batch(
                 batch_id,
                 stage="routed",
-                counts={"routed": len(new), **{f"queue:{q}": n for q, n in by_queue.items()}},
+                counts={
+                    "routed": len(new),
+                    **{f"queue:{q}": n for q, n in by_queue.items()},
+                    **{f"cases:{k}": n for k, n in grouped.items()},
+                },
             )
             tx.staging.drop_items(batch_id)
     except ConflictError:  # another run routed it meanwhile
@@ -464,6 +474,7 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
     store = open_store(config)
     sources: dict[str, dict[str, Any]] = {}
     routed: Counter[str] = Counter()
+    grouped: Counter[str] = Counter()
     for batch in store.staging.run_batches(run_id):
         counts = batch.counts
         sources[batch.source] = {
@@ -475,6 +486,8 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
         for key, value in counts.items():
             if key.startswith("queue:"):
                 routed[key.removeprefix("queue:")] += value
+            elif key.startswith("cases:"):
+                grouped[key.removeprefix("cases:")] += value
     run = store.staging.run(run_id)
     recovered = (run.summary or {}).get("recovered") if run is not None else None
     summary = {
@@ -483,7 +496,11 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
         "dead_letters": sum(s["dead_letters"] for s in sources.values()),
         "sources": sources,
         "routed": dict(routed),
+        "cases": dict(grouped),
     }
+    sla = (run.summary or {}).get("sla") if run is not None else None
+    if sla:
+        summary["sla"] = sla
     if recovered:
         summary["recovered"] = recovered
     store.staging.finish_run(run_id, summary)
@@ -507,4 +524,14 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
         store_batch(config, batch["batch_id"])
         route(config, batch["batch_id"])
     index(config)
+    check_sla(config, run_id)
     return finish_run(config, run_id)
+
+
+def check_sla(config: Config, run_id: str | None = None) -> dict[str, int]:
+    """Flag cases past their SLA and refresh open cases' waiting priority (see
+    :func:`services.cases.check_sla`); recorded in the run's summary when in a run."""
+    done = cases.check_sla(config)
+    if run_id is not None:
+        open_store(config).staging.annotate_run(run_id, {"sla": done})
+    return done

@@ -44,8 +44,22 @@ def format_report(config: Config, summary: dict[str, Any] | None) -> str:
                 lines.append(f"  {queue:<10} {n:>5}")
         else:
             lines.append("Routed in this run: nothing new")
+        grouped = summary.get("cases") or {}
+        if any(grouped.values()):
+            lines.append(
+                f"Cases in this run: {grouped.get('opened', 0)} opened,"
+                f" {grouped.get('joined', 0)} posts joined an open conversation,"
+                f" {grouped.get('reopened', 0)} reopened,"
+                f" {grouped.get('brand_replies', 0)} brand replies recorded as first responses"
+            )
+        sla = summary.get("sla") or {}
+        if sla.get("breached"):
+            lines.append(
+                f"SLA: {sla['breached']} cases newly past their due time with no response"
+                " (flagged; `earshot cases list` shows them as BREACHED)"
+            )
     counts = store.queues.counts()
-    lines.append("All queue items (by status):")
+    lines.append("All routed posts (by queue and their case's status):")
     lines.append(
         f"  {'queue':<10} " + " ".join(f"{s:>13}" for s in QUEUE_STATUSES) + f" {'total':>7}"
     )

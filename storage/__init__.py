@@ -3,8 +3,11 @@ removals and the search-index outbox, each behind a small interface (:mod:`stora
 implemented once over SQLAlchemy for SQLite and PostgreSQL, with Alembic migrations."""
 
 from storage.base import (
+    AgentRepository,
     Batch,
+    CaseRepository,
     OutboxEntry,
+    ProfileRepository,
     QueueEvent,
     QueueItem,
     Run,
@@ -14,8 +17,11 @@ from storage.base import (
 from storage.sql import SqlStore
 
 __all__ = [
+    "AgentRepository",
     "Batch",
+    "CaseRepository",
     "OutboxEntry",
+    "ProfileRepository",
     "QueueEvent",
     "QueueItem",
     "Run",

@@ -7,12 +7,13 @@ source's cursor together. No caller ever holds a database connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.care import Agent, Case, CaseEvent, Profile
 from core.models import DeadLetter, Enrichment, Post, RoutingDecision
 
 
@@ -24,6 +25,7 @@ class QueueItem:
     status: str
     post: Post
     assignee: str | None = None
+    case_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,16 @@ class PostRepository(Protocol):
         ...
 
     def unrouted_count(self) -> int: ...
+
+    def label_rows(self, *, since: datetime | None = None) -> Iterator[tuple[datetime, str, str]]:
+        """``(created_at, intent, sentiment)`` of every labelled post (posted since ``since``),
+        streamed."""
+        ...
+
+    def by_handles(self, handles: Sequence[tuple[str, str]], *, limit: int = 50) -> list[Post]:
+        """Posts by these ``(network, handle)`` authors (handles compared without case),
+        newest first."""
+        ...
 
     def rejected(self, posts: Sequence[Post], enrichments: Sequence[Enrichment]) -> dict[str, str]:
         """Which posts the database refuses to store (with their labels), and why: each is
@@ -291,6 +303,127 @@ class OutboxRepository(Protocol):
     def count(self) -> int: ...
 
 
+class CaseRepository(Protocol):
+    """Cases (a conversation with one customer), the posts in them and their audit trail."""
+
+    def open(self, case: Case, *, post_ids: Sequence[str]) -> tuple[Case, bool]:
+        """Insert an open case with its first posts, unless one is open for the same
+        conversation and customer already (then that one is returned): ``(case, created)``."""
+        ...
+
+    def get(self, case_id: str) -> Case | None: ...
+
+    def find_open(self, conversation_key: str, customer_key: str) -> Case | None: ...
+
+    def latest(self, conversation_key: str, customer_key: str) -> Case | None:
+        """The most recently opened case of this conversation and customer, any status."""
+        ...
+
+    def of_posts(self, post_ids: Sequence[str]) -> dict[str, str]:
+        """The case of each post that is in one."""
+        ...
+
+    def attach(self, case_id: str, post_ids: Sequence[str], *, role: str, at: datetime) -> int:
+        """Add posts to a case (``customer`` or ``brand``); a post stays in its first case.
+        The customer's posts' queue items take the case's queue, status and holder."""
+        ...
+
+    def apply(
+        self,
+        case_id: str,
+        *,
+        action: str,
+        from_statuses: Sequence[str],
+        to_status: str,
+        actor: str,
+        holder: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """One conditional update (status in ``from_statuses``; with ``holder``, unclaimed or
+        held by them) plus its audit event; raises NotFoundError or ConflictError."""
+        ...
+
+    def note(
+        self, case_id: str, action: str, *, actor: str, detail: Mapping[str, Any], at: datetime
+    ) -> None:
+        """An audit event that changes no status."""
+        ...
+
+    def set_fields(
+        self, case_id: str, values: Mapping[str, Any], *, only_if_null: str | None = None
+    ) -> bool: ...
+
+    def members(self, case_id: str) -> list[tuple[str, str]]:
+        """``(post_id, role)``, oldest post first."""
+        ...
+
+    def events(self, case_id: str) -> list[CaseEvent]: ...
+
+    def all_events(self, *, since: datetime | None = None) -> list[CaseEvent]: ...
+
+    def overdue(self, at: datetime) -> list[Case]:
+        """Open unanswered cases due before ``at`` not flagged yet, and flagged ones whose
+        breach was not notified yet."""
+        ...
+
+    def count_by_status(self) -> dict[tuple[str, str], int]: ...
+
+    def remove_posts(self, post_ids: Sequence[str]) -> int:
+        """Take removed posts out of their cases (a case left with no customer post is
+        deleted); returns how many cases were deleted."""
+        ...
+
+    def list(
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        assignee: str | None = None,
+        handle_keys: Sequence[str] | None = None,
+        opened_since: datetime | None = None,
+        conversation_key: str | None = None,
+        limit: int | None = 50,
+    ) -> list[Case]:
+        """Most urgent first: priority, then SLA due time."""
+        ...
+
+
+class AgentRepository(Protocol):
+    def upsert(self, agent: Agent) -> None: ...
+
+    def get(self, name: str) -> Agent | None: ...
+
+    def list(self) -> list[Agent]: ...
+
+
+class ProfileRepository(Protocol):
+    """One customer across networks."""
+
+    def link(
+        self,
+        handles: Sequence[tuple[str, str]],
+        *,
+        crm_id: str | None = None,
+        tier: str | None = None,
+        display_name: str | None = None,
+    ) -> Profile:
+        """Link ``(network, handle)`` pairs into one profile (the CRM id's, else the first
+        linked handle's, else a new one); idempotent."""
+        ...
+
+    def get(self, profile_id: str) -> Profile | None: ...
+
+    def of_handles(self, keys: Sequence[str]) -> dict[str, Profile]:
+        """The profile of each linked handle key (``x:dani_reyes``)."""
+        ...
+
+    def by_crm(self, crm_id: str) -> Profile | None: ...
+
+    def count(self) -> int: ...
+
+
 class Store(Protocol):
     """Every repository, over one database."""
 
@@ -318,6 +451,15 @@ class Store(Protocol):
     @property
     def outbox(self) -> OutboxRepository: ...
 
+    @property
+    def cases(self) -> CaseRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def profiles(self) -> ProfileRepository: ...
+
     def transaction(self) -> AbstractContextManager[Store]:
         """The same repositories, all in one transaction (committed on leaving the block)."""
         ...
@@ -326,13 +468,16 @@ class Store(Protocol):
 __all__ = [
     "OPEN_STAGES",
     "STAGES",
+    "AgentRepository",
     "Batch",
+    "CaseRepository",
     "CursorRepository",
     "DeadLetterRepository",
     "FeedbackRepository",
     "OutboxEntry",
     "OutboxRepository",
     "PostRepository",
+    "ProfileRepository",
     "QueueEvent",
     "QueueItem",
     "QueueRepository",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -115,6 +115,34 @@ class SqlPosts:
         with self._db.begin() as conn:
             return [r[0] for r in conn.execute(stmt)]
 
+    def by_handles(self, handles: Sequence[tuple[str, str]], *, limit: int = 50) -> list[Post]:
+        if not handles:
+            return []
+        table = schema.posts
+        wanted = or_(
+            *(
+                and_(
+                    table.c.source == network,
+                    func.lower(table.c.author_handle) == handle.strip().lstrip("@").lower(),
+                )
+                for network, handle in handles
+            )
+        )
+        stmt = select(table).where(wanted).order_by(table.c.created_at.desc(), table.c.id)
+        with self._db.begin() as conn:
+            return [row_post(r._mapping) for r in conn.execute(stmt.limit(limit))]
+
+    def label_rows(self, *, since: Any = None) -> Iterator[tuple[Any, str, str]]:
+        posts, labels = schema.posts, schema.enrichments
+        stmt = select(posts.c.created_at, labels.c.intent, labels.c.sentiment).join(
+            labels, labels.c.post_id == posts.c.id
+        )
+        if since is not None:
+            stmt = stmt.where(posts.c.created_at >= since)
+        with self._db.begin() as conn:
+            for row in conn.execution_options(yield_per=5000).execute(stmt):
+                yield row[0], row[1], row[2]
+
     def unrouted_count(self) -> int:
         p, q = schema.posts, schema.queue_items
         stmt = (
@@ -169,8 +197,19 @@ def row_queue_item(m: Any, post: Post) -> QueueItem:
         rule=m["q_rule"],
         decided_at=m["q_decided_at"],
         sla_due=m["q_sla_due"],
+        **decision_detail(m["q_detail"]),
     )
-    return QueueItem(decision, m["q_status"], post, m["q_assignee"])
+    return QueueItem(decision, m["q_status"], post, m["q_assignee"], m["q_case_id"])
+
+
+def decision_detail(detail: Any) -> dict[str, Any]:
+    """The decision's priority breakdown, action detail and tier, as stored in ``detail``."""
+    detail = detail or {}
+    return {
+        "reasons": dict(detail.get("reasons") or {}),
+        "detail": dict(detail.get("action") or {}),
+        "tier": detail.get("tier") or "standard",
+    }
 
 
 def post_row(post: Post, first_seen_at: Any) -> dict[str, Any]:

@@ -37,6 +37,8 @@ class SqlQueues:
                 "status": d.initial_status,
                 "updated_at": updated,
                 "assignee": None,
+                "case_id": None,
+                "detail": {"reasons": d.reasons, "action": d.detail, "tier": d.tier},
             }
             for d in unique
         ]

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from core.batching import SQL_BATCH, chunked
 from core.timeutil import now
 from storage.sql import schema
+from storage.sql.cases import SqlCases
 from storage.sql.database import Database
 from storage.sql.outbox import SqlOutbox
 from storage.sql.posts import existing
@@ -35,6 +36,7 @@ class SqlRemovals:
         removed_at = now()
         with self._db.begin() as conn:
             present = existing(conn, schema.posts.c.id, ids)
+            SqlCases(self._db.bound(conn)).remove_posts(ids)
             for chunk in chunked(ids, SQL_BATCH):
                 for column in _EVERYWHERE:
                     conn.execute(delete(column.table).where(column.in_(chunk)))

@@ -73,6 +73,8 @@ queue_items = Table(
     Column("sla_due", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("assignee", String(64)),
+    Column("case_id", String(96), index=True),
+    Column("detail", JSON),
 )
 
 queue_events = Table(
@@ -168,4 +170,94 @@ index_outbox = Table(
     Column("post_id", String(80), nullable=False, index=True),
     Column("op", String(8), nullable=False),  # "upsert" or "delete"
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- care-team operations (migration 0005) ---------------------------------------------------
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("queues", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("queue", String(32), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("priority_reasons", JSON, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("action_detail", JSON, nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("source", String(MAX_SOURCE), nullable=False),
+    Column("conversation_key", String(MAX_POST_ID + MAX_SOURCE), nullable=False, index=True),
+    Column("customer_key", String(MAX_AUTHOR_ID + MAX_SOURCE + 8), nullable=False, index=True),
+    Column("author_handle", String(MAX_HANDLE), nullable=False),
+    Column("handle_key", String(MAX_HANDLE + MAX_SOURCE + 1), nullable=False, index=True),
+    Column("tier", String(32), nullable=False),
+    Column("opened_post_id", String(MAX_POST_ID), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("sla_due", UTCDateTime),
+    Column("assignee", String(64)),
+    Column("first_response_at", UTCDateTime),
+    Column("first_response_by", String(MAX_HANDLE)),
+    Column("first_response_kind", String(16)),
+    Column("breached_at", UTCDateTime),
+    Column("breach_notified_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("reopened", Integer, nullable=False),
+    Column("previous_case_id", String(96)),
+    # conversation + customer while the case is open, NULL once closed: a unique index, so
+    # two runs can never open two cases for one open conversation.
+    Column("open_key", String(256), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+case_posts = Table(
+    "case_posts",
+    metadata,
+    Column("post_id", String(MAX_POST_ID), primary_key=True),
+    Column("case_id", String(96), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # customer, brand
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(96), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(MAX_HANDLE), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("crm_id", String(64), unique=True),
+    Column("tier", String(32)),
+    Column("display_name", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+profile_handles = Table(
+    "profile_handles",
+    metadata,
+    Column("handle_key", String(MAX_HANDLE + MAX_SOURCE + 1), primary_key=True),
+    Column("network", String(MAX_SOURCE), nullable=False),
+    Column("handle", String(MAX_HANDLE), nullable=False),
+    Column("profile_id", String(96), nullable=False, index=True),
 )

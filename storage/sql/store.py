@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
+from storage.sql.cases import SqlAgents, SqlCases, SqlProfiles
 from storage.sql.cursors import SqlCursors
 from storage.sql.database import Database, open_engine
 from storage.sql.dead_letters import SqlDeadLetters
@@ -34,6 +35,9 @@ class SqlStore:
         self.feedback = SqlFeedback(db)
         self.removals = SqlRemovals(db)
         self.outbox = SqlOutbox(db)
+        self.cases = SqlCases(db)
+        self.agents = SqlAgents(db)
+        self.profiles = SqlProfiles(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:

@@ -40,7 +40,10 @@ def test_cli_run_requires_once(config_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "--once" in err
 
 
-def test_cli_queue_list_filters_and_sorts(
+CASE_ID = re.compile(r"\bcase:(?:x|reddit):\w+")
+
+
+def test_cli_cases_list_filters_and_sorts(
     config_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_cli(capsys, "--config", str(config_path), "run", "--once")
@@ -48,7 +51,7 @@ def test_cli_queue_list_filters_and_sorts(
         capsys,
         "--config",
         str(config_path),
-        "queue",
+        "cases",
         "list",
         "--queue",
         "billing",
@@ -57,37 +60,65 @@ def test_cli_queue_list_filters_and_sorts(
     )
     rows = out.splitlines()
     assert code == 0 and rows
-    assert all(row.split()[1] == "billing" for row in rows)
+    assert all(row.split()[2] == "billing" for row in rows)
     priorities = [int(row.split()[0]) for row in rows]
     assert priorities == sorted(priorities, reverse=True)
 
 
-def test_cli_queue_set_status(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_cli(capsys, "--config", str(config_path), "run", "--once")
+def test_cli_cases_claim_show_and_refusals(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ["--config", str(config_path)]
+    run_cli(capsys, *config, "run", "--once")
+    code, out, _ = run_cli(capsys, *config, "agents", "add", "ana", "--queue", "logistics")
+    assert code == 0 and out.strip() == "agent ana works logistics"
     _, out, _ = run_cli(
-        capsys,
-        "--config",
-        str(config_path),
-        "queue",
-        "list",
-        "--queue",
-        "logistics",
-        "--limit",
-        "1",
+        capsys, *config, "cases", "list", "--queue", "logistics", "--status", "new", "--limit", "1"
     )
-    post_id = POST_ID.search(out).group()
-    code, _, _ = run_cli(
-        capsys, "--config", str(config_path), "queue", "set-status", post_id, "claimed"
+    case_id = CASE_ID.search(out).group()
+    code, out, _ = run_cli(capsys, *config, "cases", "claim", case_id, "--agent", "ana")
+    assert (code, out.strip()) == (0, f"{case_id}: claimed in logistics, held by ana")
+    _, out, _ = run_cli(capsys, *config, "cases", "list", "--agent", "ana")
+    assert CASE_ID.findall(out) == [case_id]
+    code, out, _ = run_cli(capsys, *config, "cases", "show", case_id)
+    assert code == 0 and "held by ana" in out and "priority" in out and "trail:" in out
+    assert re.search(r"claim\s+new -> claimed\s+by ana", out)
+    code, _, err = run_cli(capsys, *config, "cases", "claim", case_id, "--agent", "ana")
+    assert code == 1 and "is claimed: it cannot be claimed" in err
+    code, _, err = run_cli(capsys, *config, "cases", "claim", "case:x:0", "--agent", "ana")
+    assert code == 1 and "no case 'case:x:0'" in err
+    with pytest.raises(SystemExit):  # --agent is required: every action names its agent
+        main([*config, "cases", "claim", case_id])
+
+
+def test_cli_authors_import_and_show(
+    config_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = ["--config", str(config_path)]
+    crm = tmp_path / "crm.csv"
+    crm.write_text("network,handle,crm_id,tier\nx,dani_reyes,C-1,vip\nfacebook,dani,C-1,\n")
+    code, out, err = run_cli(capsys, *config, "authors", "import", str(crm))
+    assert code == 1 and "imported 1 handles of 1 customers; 1 rows rejected" in out
+    assert f"rejected {crm}:3:" in err
+    run_cli(capsys, *config, "authors", "link", "x:dani_reyes", "reddit:burnt_toast_99")
+    code, out, _ = run_cli(capsys, *config, "authors", "show", "x:dani_reyes")
+    assert code == 0 and "crm:C-1" in out and "reddit:burnt_toast_99, x:dani_reyes" in out
+
+
+def test_cli_report_formats(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = ["--config", str(config_path)]
+    run_cli(capsys, *config, "run", "--once")
+    code, out, _ = run_cli(capsys, *config, "report", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["overall"]["cases"] > 0 and "billing" in data["queues"]
+    code, out, _ = run_cli(capsys, *config, "report", "--format", "csv", "--since", "2026-11-05")
+    assert out.splitlines()[0] == "section,group,metric,value"
+    since = json.loads(
+        run_cli(capsys, *config, "report", "--format", "json", "--since", "2026-11-05")[1]
     )
-    assert code == 0
-    _, out, _ = run_cli(
-        capsys, "--config", str(config_path), "queue", "list", "--status", "claimed"
-    )
-    assert POST_ID.findall(out) == [post_id]
-    code, _, err = run_cli(
-        capsys, "--config", str(config_path), "queue", "set-status", "x:0", "claimed"
-    )
-    assert code == 1 and "x:0" in err
+    assert 0 < since["overall"]["cases"] < data["overall"]["cases"]
+    code, out, _ = run_cli(capsys, *config, "report")
+    assert "Per queue:" in out and "Backlog" in out and "Run run-" in out
 
 
 def test_cli_search_prints_matching_posts(

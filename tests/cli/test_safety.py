@@ -63,7 +63,7 @@ def test_cli_deadletters_escape_terminal_control_characters(
     assert "ok \\u202egnp.exe" in out and "\\u001b[31mred\\u200b" in out
 
 
-@pytest.mark.parametrize("command", [["search", "x"], ["queue", "list"], ["deadletters"]])
+@pytest.mark.parametrize("command", [["search", "x"], ["cases", "list"], ["deadletters"]])
 @pytest.mark.parametrize("limit", ["-1", "0", "ten"])
 def test_cli_limit_must_be_positive(
     config_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], limit: str

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ def dagbag():
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert {"social_listening", "social_compliance", "search_reindex"} <= set(dagbag.dags)
+    assert {"social_listening", "social_compliance", "search_reindex", "care_sla"} <= set(
+        dagbag.dags
+    )
 
 
 def test_dag_wires_one_lane_per_listener_type(dagbag) -> None:
@@ -39,7 +42,8 @@ def test_dag_wires_one_lane_per_listener_type(dagbag) -> None:
         assert dag.get_task(f"route_{kind}").upstream_task_ids == {f"store_{kind}"}
     # The search index catches up once every lane has routed, then the run is summed up.
     assert dag.get_task("index").upstream_task_ids == {"route_replay", "route_x", "route_reddit"}
-    assert dag.get_task("finish").upstream_task_ids == {"start", "index"}
+    assert dag.get_task("check_sla").upstream_task_ids == {"start", "index"}
+    assert dag.get_task("finish").upstream_task_ids == {"start", "check_sla"}
     assert all(task.retries == 2 for task in dag.tasks)
     assert dag.max_active_runs == 1 and not dag.catchup
 
@@ -117,3 +121,10 @@ def test_dag_test_runs_the_sample_corpus_end_to_end(tmp_path: Path) -> None:
     assert (
         last is not None and last["summary"]["new_posts"] == 0
     )  # the second run found nothing new
+
+
+def test_care_sla_dag_checks_every_five_minutes(dagbag) -> None:
+    dag = dagbag.dags["care_sla"]
+    assert [t.task_id for t in dag.tasks] == ["check_sla"]
+    assert dag.timetable.delta == timedelta(minutes=5)
+    assert dag.max_active_runs == 1 and not dag.catchup

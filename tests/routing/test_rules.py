@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from routing import Router, RoutingConfigError, load_routing
 from tests.conftest import ROOT, make_post
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+POSTED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # make_post's time: Monday, office hours
 
 
 def enrichment(
@@ -64,7 +66,8 @@ def test_router_sends_refund_to_billing_privately(router: Router) -> None:
         "move_private",
         "billing-private",
     )
-    assert decision.sla_due == NOW + timedelta(minutes=60)
+    assert decision.sla_due == POSTED + timedelta(minutes=60)  # the clock starts at the post
+    assert decision.detail["private_reasons"] == ["order number in post"]
 
 
 def test_router_public_delivery_question_stays_public(router: Router) -> None:
@@ -81,7 +84,7 @@ def test_router_unmatched_is_explicit(router: Router) -> None:
         "no_action",
     )
     assert decision.initial_status == "new"
-    assert decision.sla_due == NOW + timedelta(minutes=240)
+    assert decision.sla_due == POSTED + timedelta(minutes=240)
     assert decision.priority > 0
 
 
@@ -134,9 +137,10 @@ def test_router_priority_grows_with_reach_and_negativity(router: Router) -> None
 def test_router_vip_tier_halves_sla_and_raises_priority(router: Router) -> None:
     normal = route_one(router, make_post("x", handle="someone"), intent="technical")
     vip = route_one(router, make_post("x", handle="priya_builds"), intent="technical")
-    assert vip.sla_due == NOW + timedelta(minutes=30)
-    assert normal.sla_due == NOW + timedelta(minutes=60)
+    assert vip.sla_due == POSTED + timedelta(minutes=30)
+    assert normal.sla_due == POSTED + timedelta(minutes=60)
     assert vip.priority == normal.priority + 15
+    assert (vip.tier, normal.tier) == ("vip", "standard")
 
 
 def test_router_keeps_input_order(router: Router) -> None:
@@ -222,3 +226,94 @@ def test_router_empty_post_rule_name_is_reserved(tmp_path: Path) -> None:
     )
     with pytest.raises(RoutingConfigError, match="duplicate or reserved rule name"):
         load_routing(rules)
+
+
+def test_router_priority_keeps_its_reasons(router: Router) -> None:
+    post = make_post(
+        "the hub is down", followers=9_999, metrics={"like_count": 99, "retweet_count": 0}
+    )
+    decision = route_one(router, post, intent="technical", sentiment="negative")
+    reasons = decision.reasons
+    assert reasons["rule"] == 55  # outage-or-bug
+    assert reasons["negative"] == 13.5  # 15 x 0.9
+    assert reasons["followers"] == 12.0  # 3 x log10(10,000)
+    assert reasons["engagement"] == 4.0  # 2 x log10(100)
+    assert reasons["waiting"] == 15.0  # posted a day before NOW, SLA 60 minutes: all used
+    assert decision.priority == min(100, round(sum(reasons.values())))
+
+
+def test_router_velocity_rewards_fast_engagement(router: Router) -> None:
+    post = make_post("x", metrics={"like_count": 999})
+    fast = router.route(
+        [post], [enrichment(post.id, intent="technical")], now=POSTED + timedelta(minutes=15)
+    )[0]
+    slow = router.route(
+        [post], [enrichment(post.id, intent="technical")], now=POSTED + timedelta(days=2)
+    )[0]
+    assert fast.reasons["velocity"] > slow.reasons["velocity"]
+
+
+def test_router_profile_tier_wins_over_routing_tiers(router: Router) -> None:
+    post = make_post("refund please", handle="not_listed")
+    (vip,) = router.route(
+        [post],
+        [enrichment(post.id, intent="billing", private=True)],
+        now=NOW,
+        tiers={post.id: "vip"},
+    )
+    assert (vip.tier, vip.sla_due) == ("vip", POSTED + timedelta(minutes=20))  # billing vip: 20
+    priya = make_post("refund please", handle="priya_builds")
+    (standard,) = router.route(
+        [priya],
+        [enrichment(priya.id, intent="billing", private=True)],
+        now=NOW,
+        tiers={priya.id: "standard"},
+    )
+    assert (standard.tier, standard.sla_due) == ("standard", POSTED + timedelta(minutes=60))
+
+
+def test_router_due_time_counts_business_hours(router: Router) -> None:
+    from dataclasses import replace
+
+    friday_evening = replace(
+        make_post("refund"), created_at=datetime(2026, 11, 6, 19, 30, tzinfo=UTC)
+    )
+    (decision,) = router.route(
+        [friday_evening], [enrichment(friday_evening.id, intent="billing", private=True)], now=NOW
+    )
+    # uk_office: Friday until 20:00 (30 minutes), Saturday from 09:00 (30 more)
+    assert decision.sla_due == datetime(2026, 11, 7, 9, 30, tzinfo=UTC)
+
+
+def test_router_how_to_question_suggests_a_help_article(router: Router) -> None:
+    post = make_post("How do I factory reset my Halden hub? It won't pair with the app")
+    decision = route_one(router, post, intent="question")
+    assert decision.action == "self_service"
+    article = decision.detail["article"]
+    assert article["url"].startswith("https://") and 0.15 <= article["score"] <= 1
+
+
+def test_router_question_with_no_matching_article_is_answered_in_person(router: Router) -> None:
+    post = make_post("What is the meaning of life, the universe and everything?")
+    decision = route_one(router, post, intent="question")
+    assert (decision.action, decision.detail["article"]) == ("reply_public", None)
+    assert "no help article scored" in decision.detail["note"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("queues: {care: {hours: office}}\nrules: []", "calendar 'office' is not declared"),
+        ("queues: {care: {sla_minutes: {gold: 5}}}\nrules: []", "unknown tier 'gold'"),
+        ("queues: {care: {sla_minutes: {standard: 0}}}\nrules: []", "sla_minutes.standard must be"),
+        ("queues: {care: {webhook: 'ftp://x'}}\nrules: []", "webhook must be an http(s) URL"),
+        ("queues: {care: {sla: 5}}\nrules: []", "unknown keys ['sla']"),
+        ("queue: {}\nrules: []", "unknown keys ['queue']"),
+        ("cases: {reopen_within_hours: -1}\nrules: []", "reopen_within_hours must be a number"),
+        ("cases: {article_min_score: 2}\nrules: []", "article_min_score must be from 0 to 1"),
+        ("calendars: {office: {timezone: Mars/Base}}\nrules: []", "calendars.office"),
+    ],
+)
+def test_routing_care_config_errors(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(RoutingConfigError, match=re.escape(message)):
+        load_routing(write_rules(tmp_path, body))

@@ -11,7 +11,7 @@ import pytest
 from core.config import load_config
 from core.errors import SearchError
 from search import SearchDocument, SearchHit, SearchQuery
-from services import indexing, pipeline, queues, search
+from services import cases, indexing, pipeline, search
 from services.runtime import open_search, open_store
 from tests.conftest import sample_labels
 
@@ -78,13 +78,14 @@ def test_indexing_failed_index_keeps_the_outbox_for_the_next_run(config_path: Pa
 def test_indexing_status_change_reaches_the_index(config_path: Path) -> None:
     config = load_config(config_path)
     pipeline.run_once(config)
-    (item,) = open_store(config).queues.items(queue="logistics", limit=1)
-    queues.set_status(config, item.post.id, "claimed", actor="ana")  # sent at once
+    (case,) = cases.list_cases(config, queue="logistics", status="new", limit=1)
+    cases.add_agent(config, "ana", queues=["logistics"])
+    cases.act(config, case.id, "claim", agent="ana")  # sent at once
     assert open_store(config).outbox.count() == 0
-    document = open_search(config).get(item.post.id)
+    document = open_search(config).get(case.opened_post_id)
     assert document is not None and document.status == "claimed"
     claimed = search.search(config, "", filters={"status": "claimed"})
-    assert [r.post.id for r in claimed] == [item.post.id]
+    assert [r.post.id for r in claimed] == [case.opened_post_id]
 
 
 def test_indexing_documents_hold_redacted_text_and_pii_types(config_path: Path) -> None:

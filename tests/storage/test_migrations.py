@@ -1001,3 +1001,60 @@ def test_migrations_0003_folds_existing_search_documents(url: str) -> None:
         assert [h.document.post_id for h in index.search(SearchQuery(text="CREME cafe"))] == ["x:1"]
     finally:
         engine.dispose()
+
+
+def test_migrations_0005_opens_a_case_for_every_waiting_item(url: str) -> None:
+    """Items waiting for an agent before cases existed keep showing in the agents' lists."""
+    from storage import SqlStore
+
+    upgrade(url, revision="0004_search_queue_fields")
+    posted = datetime(2026, 11, 2, 9, 0, tzinfo=UTC).replace(tzinfo=None)
+    with engine_for(url) as engine, engine.begin() as connection:
+        for n, status, assignee in (
+            (1, "new", None),
+            (2, "claimed", "ana"),
+            (3, "resolved", "ben"),
+        ):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO posts (id, source, url, author_id, author_handle, author_name,"
+                    " author_followers, author_verified, text, created_at, metrics, first_seen_at)"
+                    " VALUES (:id, 'x', 'u', :author, :handle, 'n', 1, false, 't', :at, '{}', :at)"
+                ),
+                {"id": f"x:{n}", "author": f"{n}0", "handle": f"User{n}", "at": posted},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO queue_items (post_id, queue, priority, action, rule, status,"
+                    " decided_at, sla_due, updated_at, assignee) VALUES (:id, 'billing', 60,"
+                    " 'move_private', 'billing-private', :status, :at, :due, :at, :assignee)"
+                ),
+                {
+                    "id": f"x:{n}",
+                    "status": status,
+                    "at": posted,
+                    "due": posted + timedelta(hours=1),
+                    "assignee": assignee,
+                },
+            )
+    assert upgrade(url) == head_revision()
+    store = SqlStore.open(url)
+    try:
+        cases = {c.id: c for c in store.cases.list(limit=None)}
+        assert sorted(cases) == ["case:x:1", "case:x:2"]  # the resolved item needs no case
+        claimed = cases["case:x:2"]
+        assert (claimed.status, claimed.assignee, claimed.queue, claimed.priority) == (
+            "claimed",
+            "ana",
+            "billing",
+            60,
+        )
+        assert claimed.opened_at == posted.replace(tzinfo=UTC)
+        assert claimed.sla_due == (posted + timedelta(hours=1)).replace(tzinfo=UTC)
+        assert (claimed.customer_key, claimed.author_handle) == ("x:20", "User2")
+        assert store.cases.members("case:x:1") == [("x:1", "customer")]
+        item = store.queues.get("x:1")
+        assert item is not None and item.case_id == "case:x:1"
+        assert store.cases.find_open("x:1", "x:10") is not None
+    finally:
+        store.dispose()

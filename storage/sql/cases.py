@@ -1,0 +1,533 @@
+"""Cases, their posts and audit trail; agents; customer profiles (SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from core.batching import SQL_BATCH, chunked
+from core.care import OPEN_STATUSES, Agent, Case, CaseEvent, Profile, handle_key
+from core.errors import ConflictError, NotFoundError
+from core.timeutil import now
+from storage.sql import schema
+from storage.sql.database import Database
+
+_CASES = schema.cases
+_MEMBERS = schema.case_posts
+_EVENTS = schema.case_events
+_CASE_FIELDS = tuple(Case.__dataclass_fields__)
+
+
+def open_key(conversation_key: str, customer_key: str) -> str:
+    return f"{conversation_key}|{customer_key}"
+
+
+def _row_case(m: Any) -> Case:
+    values = {name: m[name] for name in _CASE_FIELDS}
+    values["priority_reasons"] = dict(values["priority_reasons"] or {})
+    values["action_detail"] = dict(values["action_detail"] or {})
+    return Case(**values)
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    row = asdict(case)
+    row["open_key"] = open_key(case.conversation_key, case.customer_key) if case.is_open else None
+    row["handle_key"] = handle_key(case.source, case.author_handle)
+    return row
+
+
+class SqlCases:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- opening and finding ----------------------------------------------------------------
+
+    def open(self, case: Case, *, post_ids: Sequence[str]) -> tuple[Case, bool]:
+        """Insert an open case with its first post(s), unless a case is already open for the
+        same conversation and customer: then that one is returned. ``(case, created)``."""
+        dialect = sqlite if self._db.dialect == "sqlite" else postgresql
+        # No conflict target: a clash on the id (a retried step) or on the open key (another
+        # run opened a case for this conversation first) inserts nothing.
+        stmt = dialect.insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id)
+        with self._db.begin() as conn:
+            if conn.execute(stmt, [_case_row(case)]).first() is None:
+                existing = self._get(conn, case.id) or self._open(
+                    conn, case.conversation_key, case.customer_key
+                )
+                assert existing is not None, f"case {case.id} neither inserted nor found"
+                return existing, False
+            self._event(
+                conn,
+                case.id,
+                "open",
+                "new",
+                case.status,
+                "earshot",
+                case.created_at,
+                {"post_id": case.opened_post_id},
+            )
+        self.attach(case.id, post_ids, role="customer", at=case.created_at)
+        return case, True
+
+    def get(self, case_id: str) -> Case | None:
+        with self._db.begin() as conn:
+            return self._get(conn, case_id)
+
+    def _get(self, conn: Connection, case_id: str) -> Case | None:
+        row = conn.execute(select(_CASES).where(_CASES.c.id == case_id)).first()
+        return None if row is None else _row_case(row._mapping)
+
+    def find_open(self, conversation_key: str, customer_key: str) -> Case | None:
+        with self._db.begin() as conn:
+            return self._open(conn, conversation_key, customer_key)
+
+    def _open(self, conn: Connection, conversation_key: str, customer_key: str) -> Case | None:
+        stmt = select(_CASES).where(_CASES.c.open_key == open_key(conversation_key, customer_key))
+        row = conn.execute(stmt).first()
+        return None if row is None else _row_case(row._mapping)
+
+    def latest(self, conversation_key: str, customer_key: str) -> Case | None:
+        """The most recently opened case of this conversation and customer, in any status."""
+        stmt = (
+            select(_CASES)
+            .where(_CASES.c.conversation_key == conversation_key)
+            .where(_CASES.c.customer_key == customer_key)
+            .order_by(_CASES.c.opened_at.desc(), _CASES.c.id.desc())
+            .limit(1)
+        )
+        with self._db.begin() as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else _row_case(row._mapping)
+
+    def of_posts(self, post_ids: Sequence[str]) -> dict[str, str]:
+        """Which case each post belongs to (posts in no case are left out)."""
+        found: dict[str, str] = {}
+        with self._db.begin() as conn:
+            for chunk in chunked(list(post_ids), SQL_BATCH):
+                stmt = select(_MEMBERS.c.post_id, _MEMBERS.c.case_id).where(
+                    _MEMBERS.c.post_id.in_(chunk)
+                )
+                found.update({p: c for p, c in conn.execute(stmt)})
+        return found
+
+    def attach(self, case_id: str, post_ids: Sequence[str], *, role: str, at: datetime) -> int:
+        """Add posts to a case (a post already in a case stays where it is); a customer's
+        posts' queue items take the case's queue, status and holder. Returns how many joined."""
+        rows = [{"post_id": p, "case_id": case_id, "role": role, "added_at": at} for p in post_ids]
+        with self._db.begin() as conn:
+            added = self._db.insert_new(conn, _MEMBERS, rows, "post_id")
+            if added and role == "customer":
+                case = self._get(conn, case_id)
+                assert case is not None
+                conn.execute(
+                    update(schema.queue_items)
+                    .where(schema.queue_items.c.post_id.in_(sorted(added)))
+                    .values(
+                        case_id=case_id,
+                        queue=case.queue,
+                        status=case.status,
+                        assignee=case.assignee,
+                        updated_at=at,
+                    )
+                )
+        return len(added)
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def apply(
+        self,
+        case_id: str,
+        *,
+        action: str,
+        from_statuses: Sequence[str],
+        to_status: str,
+        actor: str,
+        holder: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """Change a case only if its status is still one of ``from_statuses`` and, with
+        ``holder``, it is unclaimed or held by ``holder``: one conditional UPDATE, so of two
+        concurrent changes exactly one wins. Records the event and mirrors the status on the
+        case's queue items. Raises NotFoundError or ConflictError."""
+        at = at or now()
+        changes: dict[str, Any] = {"status": to_status, "updated_at": at, **(values or {})}
+        if to_status in OPEN_STATUSES:
+            changes["open_key"] = _CASES.c.conversation_key + "|" + _CASES.c.customer_key
+            changes["closed_at"] = None
+        else:
+            changes["open_key"] = None
+            changes["closed_at"] = at
+        with self._db.begin() as conn:
+            before = self._get(conn, case_id)  # for the event's from_status and the error
+            stmt = (
+                update(_CASES)
+                .where(_CASES.c.id == case_id)
+                .where(_CASES.c.status.in_(list(from_statuses)))
+            )
+            if holder is not None:
+                stmt = stmt.where(or_(_CASES.c.assignee.is_(None), _CASES.c.assignee == holder))
+            if before is not None:  # the status read above must still hold: compare-and-set
+                stmt = stmt.where(_CASES.c.status == before.status)
+            try:
+                changed = conn.execute(stmt.values(**changes)).rowcount
+            except IntegrityError:  # reopening while another case of it is open
+                changed = 0
+            if changed != 1:
+                raise self._conflict(conn, case_id, action, to_status)
+            assert before is not None
+            case = self._get(conn, case_id)
+            assert case is not None
+            self._event(conn, case_id, action, before.status, to_status, actor, at, detail or {})
+            conn.execute(
+                update(schema.queue_items)
+                .where(schema.queue_items.c.case_id == case_id)
+                .values(status=case.status, assignee=case.assignee, queue=case.queue, updated_at=at)
+            )
+        return case
+
+    def _conflict(self, conn: Connection, case_id: str, action: str, to: str) -> Exception:
+        latest = self._get(conn, case_id)
+        if latest is None:
+            return NotFoundError(f"no case {case_id!r}")
+        holder = f" (held by {latest.assignee})" if latest.assignee else ""
+        return ConflictError(
+            f"case {case_id} is {latest.status}{holder}: {action} (to {to}) was not applied;"
+            " someone changed it first or it is not yours"
+        )
+
+    def note(
+        self, case_id: str, action: str, *, actor: str, detail: Mapping[str, Any], at: datetime
+    ) -> None:
+        """An event that changes no status (a post joined, a breach, a priority change)."""
+        with self._db.begin() as conn:
+            case = self._get(conn, case_id)
+            if case is None:
+                raise NotFoundError(f"no case {case_id!r}")
+            self._event(conn, case_id, action, case.status, case.status, actor, at, detail)
+
+    def set_fields(
+        self, case_id: str, values: Mapping[str, Any], *, only_if_null: str | None = None
+    ) -> bool:
+        """Update fields that are no status (priority, first response, breach flags); with
+        ``only_if_null``, only while that column is still empty. Returns whether it changed."""
+        stmt = update(_CASES).where(_CASES.c.id == case_id)
+        if only_if_null is not None:
+            stmt = stmt.where(_CASES.c[only_if_null].is_(None))
+        with self._db.begin() as conn:
+            return bool(conn.execute(stmt.values(**values)).rowcount)
+
+    def _event(
+        self,
+        conn: Connection,
+        case_id: str,
+        action: str,
+        from_status: str,
+        to_status: str,
+        actor: str,
+        at: datetime,
+        detail: Mapping[str, Any],
+    ) -> None:
+        conn.execute(
+            _EVENTS.insert().values(
+                case_id=case_id,
+                action=action,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor,
+                at=at,
+                detail=dict(detail),
+            )
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def members(self, case_id: str) -> list[tuple[str, str]]:
+        """``(post_id, role)`` of the case's posts, oldest post first."""
+        stmt = (
+            select(_MEMBERS.c.post_id, _MEMBERS.c.role)
+            .join(schema.posts, schema.posts.c.id == _MEMBERS.c.post_id, isouter=True)
+            .where(_MEMBERS.c.case_id == case_id)
+            .order_by(schema.posts.c.created_at, _MEMBERS.c.post_id)
+        )
+        with self._db.begin() as conn:
+            return [(p, r) for p, r in conn.execute(stmt)]
+
+    def events(self, case_id: str) -> list[CaseEvent]:
+        stmt = select(_EVENTS).where(_EVENTS.c.case_id == case_id).order_by(_EVENTS.c.id)
+        with self._db.begin() as conn:
+            return [
+                CaseEvent(
+                    r.case_id, r.action, r.from_status, r.to_status, r.actor, r.at, dict(r.detail)
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def all_events(self, *, since: datetime | None = None) -> list[CaseEvent]:
+        stmt = select(_EVENTS).order_by(_EVENTS.c.id)
+        if since is not None:
+            stmt = stmt.where(_EVENTS.c.at >= since)
+        with self._db.begin() as conn:
+            return [
+                CaseEvent(
+                    r.case_id, r.action, r.from_status, r.to_status, r.actor, r.at, dict(r.detail)
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def overdue(self, at: datetime) -> list[Case]:
+        """Open cases with no first response whose SLA was due before ``at``, and breached
+        cases whose breach is not notified yet."""
+        stmt = select(_CASES).where(
+            or_(
+                and_(
+                    _CASES.c.status.in_(list(OPEN_STATUSES)),
+                    _CASES.c.first_response_at.is_(None),
+                    _CASES.c.sla_due.is_not(None),
+                    _CASES.c.sla_due < at,
+                    _CASES.c.breached_at.is_(None),
+                ),
+                and_(_CASES.c.breached_at.is_not(None), _CASES.c.breach_notified_at.is_(None)),
+            )
+        )
+        with self._db.begin() as conn:
+            return [_row_case(r._mapping) for r in conn.execute(stmt.order_by(_CASES.c.sla_due))]
+
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        stmt = select(_CASES.c.queue, _CASES.c.status, func.count()).group_by(
+            _CASES.c.queue, _CASES.c.status
+        )
+        with self._db.begin() as conn:
+            return {(q, s): int(n) for q, s, n in conn.execute(stmt)}
+
+    def remove_posts(self, post_ids: Sequence[str]) -> int:
+        """Compliance: take removed posts out of their cases; a case left with no customer
+        post is deleted with its trail. Returns how many cases were deleted."""
+        deleted = 0
+        with self._db.begin() as conn:
+            for chunk in chunked(list(post_ids), SQL_BATCH):
+                cases = {
+                    c
+                    for (c,) in conn.execute(
+                        select(_MEMBERS.c.case_id).where(_MEMBERS.c.post_id.in_(chunk))
+                    )
+                }
+                conn.execute(delete(_MEMBERS).where(_MEMBERS.c.post_id.in_(chunk)))
+                for case_id in sorted(cases):
+                    left = conn.execute(
+                        select(_MEMBERS.c.post_id)
+                        .where(_MEMBERS.c.case_id == case_id)
+                        .where(_MEMBERS.c.role == "customer")
+                        .limit(1)
+                    ).first()
+                    if left is None:
+                        conn.execute(delete(_MEMBERS).where(_MEMBERS.c.case_id == case_id))
+                        conn.execute(delete(_EVENTS).where(_EVENTS.c.case_id == case_id))
+                        conn.execute(delete(_CASES).where(_CASES.c.id == case_id))
+                        deleted += 1
+        return deleted
+
+    def list(
+        self,
+        *,
+        queue: str | None = None,
+        statuses: Sequence[str] | None = None,
+        assignee: str | None = None,
+        handle_keys: Sequence[str] | None = None,
+        opened_since: datetime | None = None,
+        conversation_key: str | None = None,
+        limit: int | None = 50,
+    ) -> list[Case]:
+        """Cases, most urgent first (priority, then SLA due time, then oldest)."""
+        stmt = select(_CASES)
+        if conversation_key is not None:
+            stmt = stmt.where(_CASES.c.conversation_key == conversation_key)
+        if queue:
+            stmt = stmt.where(_CASES.c.queue == queue)
+        if statuses:
+            stmt = stmt.where(_CASES.c.status.in_(list(statuses)))
+        if assignee:
+            stmt = stmt.where(_CASES.c.assignee == assignee)
+        if handle_keys is not None:
+            stmt = stmt.where(_CASES.c.handle_key.in_(list(handle_keys)))
+        if opened_since is not None:
+            stmt = stmt.where(_CASES.c.opened_at >= opened_since)
+        stmt = stmt.order_by(
+            _CASES.c.priority.desc(),
+            _CASES.c.sla_due.is_(None),
+            _CASES.c.sla_due.asc(),
+            _CASES.c.opened_at.asc(),
+            _CASES.c.id,
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._db.begin() as conn:
+            return [_row_case(r._mapping) for r in conn.execute(stmt)]
+
+
+class SqlAgents:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def upsert(self, agent: Agent) -> None:
+        row = {
+            "name": agent.name,
+            "display_name": agent.display_name,
+            "queues": list(agent.queues),
+            "active": agent.active,
+            "created_at": now(),
+        }
+        with self._db.begin() as conn:
+            self._db.upsert(
+                conn, schema.agents, [row], ["name"], update=["display_name", "queues", "active"]
+            )
+
+    def get(self, name: str) -> Agent | None:
+        with self._db.begin() as conn:
+            row = conn.execute(select(schema.agents).where(schema.agents.c.name == name)).first()
+        return None if row is None else _row_agent(row._mapping)
+
+    def list(self) -> list[Agent]:
+        with self._db.begin() as conn:
+            rows = conn.execute(select(schema.agents).order_by(schema.agents.c.name)).all()
+        return [_row_agent(r._mapping) for r in rows]
+
+
+def _row_agent(m: Any) -> Agent:
+    return Agent(m["name"], m["display_name"], tuple(m["queues"]), bool(m["active"]))
+
+
+_HANDLES = schema.profile_handles
+_PROFILES = schema.profiles
+
+
+class SqlProfiles:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def link(
+        self,
+        handles: Sequence[tuple[str, str]],
+        *,
+        crm_id: str | None = None,
+        tier: str | None = None,
+        display_name: str | None = None,
+    ) -> Profile:
+        """Link handles into one profile: the profile of the CRM id, else of the first
+        handle already linked, else a new one. Handles linked elsewhere move to it (their old
+        profile is deleted once empty). ``crm_id``, ``tier`` and ``display_name`` are set when
+        given. Idempotent."""
+        keys = [handle_key(n, h) for n, h in handles]
+        at = now()
+        with self._db.begin() as conn:
+            profile_id = None
+            if crm_id:
+                profile_id = conn.execute(
+                    select(_PROFILES.c.id).where(_PROFILES.c.crm_id == crm_id)
+                ).scalar()
+            if profile_id is None and keys:
+                linked = dict(
+                    conn.execute(
+                        select(_HANDLES.c.handle_key, _HANDLES.c.profile_id).where(
+                            _HANDLES.c.handle_key.in_(keys)
+                        )
+                    ).all()
+                )
+                profile_id = next((linked[k] for k in keys if k in linked), None)
+            if profile_id is None:
+                profile_id = f"crm:{crm_id}" if crm_id else f"profile:{keys[0]}"
+                conn.execute(
+                    _PROFILES.insert().values(
+                        id=profile_id,
+                        crm_id=crm_id,
+                        tier=tier,
+                        display_name=display_name or "",
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+            else:
+                changes: dict[str, Any] = {"updated_at": at}
+                if crm_id:
+                    changes["crm_id"] = crm_id
+                if tier is not None:
+                    changes["tier"] = tier
+                if display_name:
+                    changes["display_name"] = display_name
+                conn.execute(update(_PROFILES).where(_PROFILES.c.id == profile_id).values(changes))
+            previous = {
+                p
+                for (p,) in conn.execute(
+                    select(_HANDLES.c.profile_id).where(_HANDLES.c.handle_key.in_(keys))
+                )
+            } - {profile_id}
+            rows = [
+                {
+                    "handle_key": handle_key(n, h),
+                    "network": n,
+                    "handle": h.strip().lstrip("@"),
+                    "profile_id": profile_id,
+                }
+                for n, h in handles
+            ]
+            self._db.upsert(conn, _HANDLES, rows, ["handle_key"], update=["handle", "profile_id"])
+            for old in sorted(previous):
+                still = conn.execute(
+                    select(_HANDLES.c.handle_key).where(_HANDLES.c.profile_id == old).limit(1)
+                ).first()
+                if still is None:
+                    conn.execute(delete(_PROFILES).where(_PROFILES.c.id == old))
+            profile = self._get(conn, profile_id)
+        assert profile is not None
+        return profile
+
+    def get(self, profile_id: str) -> Profile | None:
+        with self._db.begin() as conn:
+            return self._get(conn, profile_id)
+
+    def _get(self, conn: Connection, profile_id: str) -> Profile | None:
+        row = conn.execute(select(_PROFILES).where(_PROFILES.c.id == profile_id)).first()
+        if row is None:
+            return None
+        handles = conn.execute(
+            select(_HANDLES.c.network, _HANDLES.c.handle)
+            .where(_HANDLES.c.profile_id == profile_id)
+            .order_by(_HANDLES.c.network, _HANDLES.c.handle_key)
+        ).all()
+        return Profile(
+            row.id, tuple((n, h) for n, h in handles), row.crm_id, row.tier, row.display_name
+        )
+
+    def of_handles(self, keys: Sequence[str]) -> dict[str, Profile]:
+        """The profile of each linked handle key (``x:dani_reyes``); unlinked ones are left out."""
+        with self._db.begin() as conn:
+            linked: dict[str, str] = {}
+            for chunk in chunked(sorted(set(keys)), SQL_BATCH):
+                linked.update(
+                    conn.execute(
+                        select(_HANDLES.c.handle_key, _HANDLES.c.profile_id).where(
+                            _HANDLES.c.handle_key.in_(chunk)
+                        )
+                    ).all()
+                )
+            profiles = {p: self._get(conn, p) for p in set(linked.values())}
+        return {k: profile for k, p in linked.items() if (profile := profiles[p]) is not None}
+
+    def by_crm(self, crm_id: str) -> Profile | None:
+        with self._db.begin() as conn:
+            found = conn.execute(
+                select(_PROFILES.c.id).where(_PROFILES.c.crm_id == crm_id)
+            ).scalar()
+            return None if found is None else self._get(conn, found)
+
+    def count(self) -> int:
+        with self._db.begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(_PROFILES)).scalar_one())
