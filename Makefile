@@ -17,7 +17,7 @@ help:
 	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
 	@echo "make test    the whole test suite"
 	@echo "make check   ruff (format + lint), import contracts, mypy and the tests"
-	@echo "make bench   classifier throughput and peak memory per tier"
+	@echo "make bench   classifier throughput and peak memory per tier; insights over 1M posts"
 	@echo "make models  retrain the classifier heads"
 	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
 
@@ -52,12 +52,15 @@ run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
 		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }
 	@grep -h "bad record sent to the dead-letter table" $(AIRFLOW_HOME)/last-run.log | sed 's/.*dead-letter table: /  bad record: /; s/ *\[listeners.*//' || true
 	@$(BIN)/earshot report
+	@echo "marketing insights (earshot insights run; daily in Airflow: marketing_insights, spike_watch):"
+	@$(BIN)/earshot insights run
 
 test: $(STAMP) $(MODELS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MODELS)
 	$(BIN)/python -m nlp.bench
+	$(BIN)/python -m services.insights_bench
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

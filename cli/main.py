@@ -4,6 +4,7 @@ prints; no business rule lives here."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from core.care import CASE_STATUSES
 from core.config import Config, load_config
@@ -158,10 +160,13 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
         print("no cases match", file=sys.stderr)
         return 0
     current = now()
+    detractors = cases.detractor_keys(_config(args))
     for case in found:
         due = _due(case.sla_due, current, case.first_response_at is not None)
         holder = case.assignee or "-"
         flag = " BREACHED" if case.breached_at else ""
+        if cases.is_detractor(case, detractors):
+            flag += " DETRACTOR"
         print(
             f"{case.priority:>3}  {case.id:<30} {case.queue:<9} {case.status:<13}"
             f" {holder:<10} {case.action:<12} {due:<14} @{_safe(case.author_handle)}"
@@ -192,6 +197,11 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
         print(
             f"  first response {case.first_response_at:%Y-%m-%d %H:%M} UTC by"
             f" {_safe(case.first_response_by or '?')} ({case.first_response_kind})"
+        )
+    if view.detractor is not None:
+        print(
+            f"  DETRACTOR (score {view.detractor.score:g}, marketing's daily list): repeatedly"
+            " negative with a large audience or a high tier; a case for a senior agent"
         )
     print(f"  priority {case.priority}: {_reasons(case.priority_reasons)}")
     detail = case.action_detail
@@ -330,6 +340,126 @@ def cmd_authors_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_insights_run(args: argparse.Namespace) -> int:
+    from services import insights
+
+    config = _config(args)
+    result = insights.run(config, progress=_progress)
+    counts = ", ".join(f"{n} {kind}s" for kind, n in result["scores"].items())
+    print(f"scored {counts}; {result['new_alerts']} new spike alerts")
+    for kind in ("advocate", "superuser", "detractor"):
+        best = insights.top(config, kind=kind, limit=3)
+        if best:
+            names = ", ".join(
+                f"{_safe(s.profile_id or ' '.join(f'{n}:{h}' for n, h in s.handles))} ({s.score:g})"
+                for s in best
+            )
+            print(f"  top {kind}s: {names}")
+    for alert in insights.alerts(config, limit=5):
+        print(
+            f"  spike {alert.window_start:%Y-%m-%d %H:%M} UTC: {alert.kind} {_safe(alert.key)!r},"
+            f" {alert.count} posts (usually {alert.baseline:g})"
+        )
+    return 0
+
+
+def cmd_advocates(args: argparse.Namespace) -> int:
+    from services import insights
+
+    config = _config(args)
+    scores = insights.top(
+        config,
+        kind=args.kind,
+        limit=args.top,
+        since=utc(args.since) if args.since else None,
+        network=args.network,
+    )
+    links = insights.evidence_links(config, scores)
+    rows: list[dict[str, Any]] = [
+        {
+            "rank": rank,
+            "author": ", ".join(f"{n}:{h}" for n, h in s.handles),
+            "profile": s.profile_id or "",
+            "tier": s.tier or "",
+            "score": s.score,
+            "components": s.components,
+            "evidence": [{"id": p, "url": links.get(p, "")} for p in s.evidence],
+        }
+        for rank, s in enumerate(scores, start=1)
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["rank", "author", "profile", "tier", "score", "components", "evidence"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row["rank"],
+                    row["author"],
+                    row["profile"],
+                    row["tier"],
+                    row["score"],
+                    " ".join(f"{k}={v:g}" for k, v in row["components"].items()),
+                    " ".join(e["url"] or e["id"] for e in row["evidence"]),
+                ]
+            )
+    else:
+        if not rows:
+            print(
+                f"no {args.kind}s yet: `earshot insights run` scores the stored posts",
+                file=sys.stderr,
+            )
+        for row in rows:
+            parts = " ".join(f"{k} {v:g}" for k, v in row["components"].items())
+            profile = f" [{row['profile']}]" if row["profile"] else ""
+            print(
+                f"{row['rank']:>3}. {_safe(row['author'])}{profile}  score {row['score']:g}"
+                f"  ({parts})"
+            )
+            for e in row["evidence"]:
+                print(f"       {e['url'] or e['id']}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from services import insights
+
+    found = insights.alerts(
+        _config(args), since=utc(args.since) if args.since else None, limit=args.limit
+    )
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "kind": a.kind,
+                        "key": a.key,
+                        "window_start": a.window_start.isoformat(),
+                        "count": a.count,
+                        "baseline": a.baseline,
+                        "p_value": a.p_value,
+                        "method": a.method,
+                        "examples": list(a.examples),
+                    }
+                    for a in found
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not found:
+        print("no spike alerts", file=sys.stderr)
+    for a in found:
+        print(
+            f"{a.window_start:%Y-%m-%d %H:%M} UTC  {a.kind:<6} {_safe(a.key)!r}: {a.count} posts"
+            f" in the hour, usually {a.baseline:g} (p={a.p_value:.1e}, {a.method});"
+            f" e.g. {', '.join(a.examples)}"
+        )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from services import search
 
@@ -422,6 +552,16 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.task in ("advocates", "superusers"):
+        from services import insights_eval
+
+        result = insights_eval.evaluate(
+            _config(args), Path(args.data) if args.data else None, progress=_progress
+        )
+        print(insights_eval.format_result(result))
+        return 0
+    if not args.data:
+        raise InvalidValueError(f"--data is needed for --task {args.task}")
     from nlp.eval_file import evaluate_file
 
     report = evaluate_file(
@@ -594,6 +734,26 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--limit", type=_limit, default=20)
     who.set_defaults(func=cmd_authors_show)
 
+    insights_cmd = sub.add_parser("insights", help="marketing insights (daily scoring, spikes)")
+    insights_sub = insights_cmd.add_subparsers(dest="insights_command", required=True)
+    insights_sub.add_parser(
+        "run", help="score advocates, super-users and detractors, then check for spikes"
+    ).set_defaults(func=cmd_insights_run)
+
+    adv = sub.add_parser("advocates", help="advocates, super-users or detractors, ranked")
+    adv.add_argument("--kind", choices=["advocate", "superuser", "detractor"], default="advocate")
+    adv.add_argument("--top", type=_limit, default=20)
+    adv.add_argument("--since", type=_date, help="score the posts since this date, now")
+    adv.add_argument("--network", choices=["x", "reddit"], help="authors with a handle there")
+    adv.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    adv.set_defaults(func=cmd_advocates)
+
+    alerts = sub.add_parser("alerts", help="spikes of a new issue, newest first")
+    alerts.add_argument("--since", type=_date, help="only hours from this date on")
+    alerts.add_argument("--limit", type=_limit, default=50)
+    alerts.add_argument("--format", choices=["table", "json"], default="table")
+    alerts.set_defaults(func=cmd_alerts)
+
     search = sub.add_parser("search", help="full-text search over stored posts")
     search.add_argument("text", nargs="+")
     search.add_argument("--limit", type=_limit, default=20)
@@ -627,9 +787,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--task",
         required=True,
-        choices=["sentiment", "intent", "private", "pii", "language", "spam"],
+        choices=[
+            "sentiment",
+            "intent",
+            "private",
+            "pii",
+            "language",
+            "spam",
+            "advocates",
+            "superusers",
+        ],
     )
-    evaluate.add_argument("--data", required=True, help="CSV or JSONL with text and labels")
+    evaluate.add_argument(
+        "--data",
+        help="CSV or JSONL with text and labels (advocates: the authors fixture, default the"
+        " bundled one)",
+    )
     evaluate.add_argument("--label-column", default="label")
     evaluate.add_argument("--text-column", default="text")
     evaluate.add_argument("--label-map", help="YAML mapping of our label to a list of theirs")

@@ -133,6 +133,7 @@ class _File(_Strict):
     classifiers: dict[str, str]
     intents: str
     routing: str
+    insights: str | None = None
     pii_patterns: dict[str, str] = {}
 
     @field_validator("store", "search", "pii_patterns", mode="before")
@@ -177,6 +178,8 @@ class Config:
     intents_path: Path
     pii_patterns: dict[str, str]
     models_dir: Path
+    insights_path: Path | None = None
+    """Marketing insights' settings (``insights:``); None: the defaults."""
 
     @property
     def base_dir(self) -> Path:
@@ -302,8 +305,13 @@ def load_config(path: str | Path | None = None) -> Config:
     elastic = _elastic_settings(config_path, parsed.search)
     routing_path = base / parsed.routing
     intents_path = base / parsed.intents
-    for key, file in (("routing", routing_path), ("intents", intents_path)):
-        if not file.is_file():
+    insights_path = base / parsed.insights if parsed.insights else None
+    for key, file in (
+        ("routing", routing_path),
+        ("intents", intents_path),
+        ("insights", insights_path),
+    ):
+        if file is not None and not file.is_file():
             raise ConfigError(f"{config_path}: {key}: file not found: {file}")
     return Config(
         path=config_path,
@@ -317,6 +325,7 @@ def load_config(path: str | Path | None = None) -> Config:
         intents_path=intents_path,
         pii_patterns=dict(parsed.pii_patterns),
         models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
+        insights_path=insights_path,
     )
 
 

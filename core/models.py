@@ -70,6 +70,7 @@ __all__ = [
     "RoutingDecision",
     "TaskResult",
     "post_id",
+    "reference",
 ]
 
 
@@ -98,6 +99,14 @@ def post_id(source: str, native_id: str) -> str:
     built = f"{source}:{native_id}"
     _check_key(built, "id", MAX_POST_ID)
     return built
+
+
+def reference(source: str, native: str | None) -> str | None:
+    """A post id as Earshot stores it (``x:<id>``), from a network's own reference to a post
+    (a reply's parent, a conversation's root), which may or may not carry the prefix."""
+    if not native:
+        return None
+    return native if native.startswith(f"{source}:") else f"{source}:{native}"
 
 
 def _check_str(value: Any, name: str, *, optional: bool = False) -> None:

@@ -26,6 +26,7 @@ from posts_x import (  # noqa: E402
     DETRACTOR_POSTS,
     LONG_X_POSTS,
     NON_ENGLISH_POSTS,
+    OUTAGE_BURST,
     SPAM_POSTS,
     X_POSTS,
 )
@@ -74,6 +75,7 @@ def x_user(handle: str, rng: random.Random, ids: dict[str, str]) -> dict:
 def build_x(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
     entries = list(X_POSTS) + ADVOCATE_POSTS + DETRACTOR_POSTS + SPAM_POSTS + NON_ENGLISH_POSTS
     entries += LONG_X_POSTS
+    entries += OUTAGE_BURST
     entries += [
         (a, CAMPAIGN_TEXT, "other", "neutral", False, {"spam": True}) for a in CAMPAIGN_AUTHORS
     ]
@@ -121,8 +123,10 @@ def build_x(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
     thread_start: dict[str, float] = {}
     for i, entry in enumerate(entries):
         opts = entry[5]
-        thread = opts.get("key") or opts.get("reply_to")
-        if thread is None:
+        thread = opts.get("key") or opts.get("reply_to") or opts.get("burst")
+        if opts.get("burst"):  # a burst sits together, on the third morning
+            position[i] = 0.42 + 0.0001 * i
+        elif thread is None:
             position[i] = rng.random()
         else:
             start = thread_start.setdefault(thread, rng.random() * 0.9)
@@ -134,8 +138,20 @@ def build_x(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
     ids: dict[str, str] = {}
     keys: dict[str, dict] = {}
     when = START
+    burst_started = False
     for n, (author, text, intent, sentiment, private, opts) in enumerate(entries):
-        when += timedelta(minutes=rng.randint(3, 55))
+        if opts.get("burst"):
+            if not burst_started:  # the next weekday morning at 07:30 UTC
+                burst_started = True
+                when = (when + timedelta(days=1)).replace(hour=7, minute=30)
+                while when.weekday() >= 5:
+                    when += timedelta(days=1)
+            when += timedelta(minutes=rng.randint(1, 4))
+        else:
+            gap = rng.randint(3, 55)
+            if when.hour < 6 or when.hour >= 23:  # people sleep: quieter nights
+                gap *= 3
+            when += timedelta(minutes=gap)
         tweet_id = str(1_985_000_000_000_000_000 + n * 104_729)
         user = x_user(author, rng, ids)
         users[author] = user
@@ -234,12 +250,22 @@ def build_reddit(rng: random.Random) -> tuple[list[dict], list[dict]]:
         "rental_rory",
         "patient_pam",
     ]
+    thanks = [
+        "That worked, thank you!",
+        "Sorted, cheers!",
+        "Perfect, that fixed it. Thanks",
+        "Brilliant, thanks so much",
+        "Did that and it's fine now, ta",
+    ]
     for i, (title, body, answer) in enumerate(REDDIT_QA):
+        comments = [(super_users[i % 3], answer, "other", "neutral", False, None)]
+        if i % 3 != 2:  # most askers come back to say it worked
+            comments.append((askers[i], thanks[i % len(thanks)], "praise", "positive", False, 0))
         threads.append(
             {
                 "subreddit": "HaldenHome",
                 "post": (askers[i], title, body, "question", "neutral", False),
-                "comments": [(super_users[i % 3], answer, "other", "neutral", False, None)],
+                "comments": comments,
             }
         )
     rng.shuffle(threads)

@@ -1249,3 +1249,31 @@ LONG_X_POSTS: list[tuple] = [
         {},
     ),
 ]
+
+# An outage morning: many people at once, within the hour, about the same problem. The
+# generator puts these together at 07:30 on a weekday (``burst``); everything else keeps its
+# ordinary rhythm.
+OUTAGE_BURST: list[tuple] = [
+    (author, text, "technical", "negative", False, {"burst": "outage"})
+    for author, text in [
+        ("gemma_k", "Halden app won't load this morning, hub offline and the heating is stuck on"),
+        ("olu_a", "@HaldenSupport is there an outage? My hub offline since 7am"),
+        ("pete_mcg", "Can't turn the heating on, Halden app just says hub offline. Freezing"),
+        ("saira_n", "Halden hub offline again?? Nothing responds in the app"),
+        ("dom_w", "Anyone else's Halden hub offline? Lights and thermostat not responding"),
+        ("lena_f", "Halden app spinning forever, hub offline, kids are cold. Please fix"),
+        ("ibrahim_s", "@HaldenHome my hub offline and the app login fails. Outage?"),
+        ("kate_r", "Woke up to a cold house, Halden hub offline, app useless"),
+        ("tariq_m", "Halden down? Hub offline, can't even open the app"),
+        ("bea_l", "Hub offline since this morning, Halden app won't connect. Not good enough"),
+        ("joel_p", "@HaldenSupport hub offline, doorbell not working either. Is this widespread?"),
+        ("fran_c", "The Halden outage means my heating schedule is stuck. Hub offline for an hour"),
+        ("marta_z", "Halden app: 'hub offline'. Router is fine. What's going on?"),
+        ("sunil_b", "Is Halden down for everyone? hub offline and no status update"),
+        (
+            "nadia_h",
+            "Halden hub offline, thermostat stuck at 16 degrees, brilliant start to the day",
+        ),
+        ("ollie_t", "Halden please fix the outage, hub offline and the app times out"),
+    ]
+]

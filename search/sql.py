@@ -178,7 +178,9 @@ class SqlSearchIndex:
     def index(self, documents: Sequence[SearchDocument]) -> dict[str, str]:
         """Index documents, all or none (a failure raises :class:`SearchError`): this backend
         refuses no single document, so it returns ``{}``."""
-        unique = list({d.post_id: d for d in documents}.values())  # duplicates: last wins
+        # Duplicates: the last wins. In id order: two processes indexing overlapping documents
+        # lock their rows in the same order, so they wait for each other, never deadlock.
+        unique = sorted({d.post_id: d for d in documents}.values(), key=lambda d: d.post_id)
         if not unique:
             return {}
         with self._errors(f"index {_counted(unique, 'document')}{_first(unique)}") as conn:
@@ -215,7 +217,7 @@ class SqlSearchIndex:
             return bool(result.rowcount)
 
     def delete(self, post_ids: Sequence[str]) -> None:
-        unique = list(dict.fromkeys(post_ids))
+        unique = sorted(set(post_ids))  # a steady lock order, as in index()
         if not unique:
             return
         with self._errors(f"delete {_counted(unique, 'document')}{_first_id(unique[0])}") as conn:

@@ -43,7 +43,8 @@ from core.errors import (
     SearchError,
     TransitionError,
 )
-from core.models import Enrichment, Post, RoutingDecision
+from core.insights import AuthorScore
+from core.models import Enrichment, Post, RoutingDecision, reference
 from core.timeutil import now, to_iso
 from routing import Router, priority_of, waiting_points
 from services import indexing, metrics
@@ -55,17 +56,10 @@ log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT = 10.0
 
 
-def ref_id(source: str, native: str | None) -> str | None:
-    """A post id as Earshot stores it, from a network's reference (``x:<id>``)."""
-    if not native:
-        return None
-    return native if native.startswith(f"{source}:") else f"{source}:{native}"
-
-
 def conversation_key(post: Post) -> str:
     """The conversation a post belongs to: X's ``conversation_id`` (the thread's first
     tweet), Reddit's submission; a post with neither is a conversation of its own."""
-    return ref_id(post.source, post.conversation_id) or post.id
+    return reference(post.source, post.conversation_id) or post.id
 
 
 def profiles_of(store: Store, posts: Sequence[Post]) -> dict[str, Profile]:
@@ -156,7 +150,7 @@ def assign(
 
 def _case_replied_to(tx: Store, post: Post, customer: str) -> Case | None:
     """The open case of the post this one replies to, when it is the same customer's."""
-    parent = ref_id(post.source, post.in_reply_to_id)
+    parent = reference(post.source, post.in_reply_to_id)
     if parent is None:
         return None
     case_id = tx.cases.of_posts([parent]).get(parent)
@@ -223,7 +217,7 @@ def _brand_reply(tx: Store, post: Post, at: datetime) -> int:
     """The brand's account replied in a case's conversation: the case's first response (its
     time is the reply's own), and an open unanswered case becomes ``responded``."""
     case = None
-    parent = ref_id(post.source, post.in_reply_to_id)
+    parent = reference(post.source, post.in_reply_to_id)
     if parent is not None:
         case_id = tx.cases.of_posts([parent]).get(parent)
         case = tx.cases.get(case_id) if case_id else None
@@ -436,6 +430,9 @@ class CaseView:
     earlier_posts: list[Post]
     other_open_cases: list[Case]
     events: list[CaseEvent]
+    detractor: AuthorScore | None = None
+    """Set when marketing's daily scoring flagged the customer as a detractor with reach or
+    a high tier: a case for a senior agent."""
 
 
 def show(config: Config, case_id: str, *, history: int = 10) -> CaseView:
@@ -464,7 +461,26 @@ def show(config: Config, case_id: str, *, history: int = 10) -> CaseView:
         )
         if c.id != case_id
     ]
-    return CaseView(case, conversation, profile, earlier, others, store.cases.events(case_id))
+    flagged = store.insights.scores("detractor", keys=[case.customer_key, key])
+    return CaseView(
+        case,
+        conversation,
+        profile,
+        earlier,
+        others,
+        store.cases.events(case_id),
+        flagged[0] if flagged else None,
+    )
+
+
+def detractor_keys(config: Config) -> set[str]:
+    """The customers marketing's last scoring flagged as detractors (profile ids and
+    ``network:handle`` keys)."""
+    return {s.key for s in open_store(config).insights.scores("detractor")}
+
+
+def is_detractor(case: Case, keys: set[str]) -> bool:
+    return case.customer_key in keys or handle_key(case.source, case.author_handle) in keys
 
 
 # -- SLA watch ------------------------------------------------------------------------------

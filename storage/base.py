@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.care import Agent, Case, CaseEvent, Profile
+from core.insights import Activity, Alert, AuthorScore
 from core.models import DeadLetter, Enrichment, Post, RoutingDecision
 
 
@@ -122,6 +123,13 @@ class PostRepository(Protocol):
     def label_rows(self, *, since: datetime | None = None) -> Iterator[tuple[datetime, str, str]]:
         """``(created_at, intent, sentiment)`` of every labelled post (posted since ``since``),
         streamed."""
+        ...
+
+    def activities(
+        self, *, since: datetime | None = None, until: datetime | None = None, batch: int = 5000
+    ) -> Iterator[Activity]:
+        """Labelled posts (created in ``[since, until)``) in the slim form the insights read,
+        oldest first, streamed ``batch`` rows at a time."""
         ...
 
     def by_handles(self, handles: Sequence[tuple[str, str]], *, limit: int = 50) -> list[Post]:
@@ -423,6 +431,34 @@ class ProfileRepository(Protocol):
 
     def count(self) -> int: ...
 
+    def handle_map(self) -> dict[str, tuple[str, str | None]]:
+        """Every linked handle key (``x:dani_reyes``): its profile id and tier."""
+        ...
+
+
+class InsightRepository(Protocol):
+    """Marketing's author scores (the last daily run's) and spike alerts."""
+
+    def replace_scores(self, kind: str, scores: Sequence[AuthorScore]) -> None:
+        """Replace the list of one kind, in rank order, in one transaction."""
+        ...
+
+    def scores(
+        self, kind: str, *, limit: int | None = None, keys: Sequence[str] | None = None
+    ) -> list[AuthorScore]: ...
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """Keep alerts (one per kind, key and hour); returns those that were new."""
+        ...
+
+    def alerts(
+        self, *, since: datetime | None = None, unnotified: bool = False, limit: int = 100
+    ) -> list[Alert]:
+        """Newest hour first."""
+        ...
+
+    def mark_notified(self, alert_ids: Sequence[str], at: datetime) -> None: ...
+
 
 class Store(Protocol):
     """Every repository, over one database."""
@@ -460,6 +496,9 @@ class Store(Protocol):
     @property
     def profiles(self) -> ProfileRepository: ...
 
+    @property
+    def insights(self) -> InsightRepository: ...
+
     def transaction(self) -> AbstractContextManager[Store]:
         """The same repositories, all in one transaction (committed on leaving the block)."""
         ...
@@ -474,6 +513,7 @@ __all__ = [
     "CursorRepository",
     "DeadLetterRepository",
     "FeedbackRepository",
+    "InsightRepository",
     "OutboxEntry",
     "OutboxRepository",
     "PostRepository",

@@ -52,6 +52,7 @@ def write_config(
     data = yaml.safe_load((ROOT / "earshot.yaml").read_text(encoding="utf-8"))
     data["intents"] = str(ROOT / "config" / "intents.yaml")
     data["routing"] = str(routing or ROOT / "config" / "routing.yaml")
+    data["insights"] = str(ROOT / "config" / "insights.yaml")
     if sources is None:
         sources = [
             {

@@ -64,6 +64,7 @@ def test_packaging_wheel_holds_every_package_the_data_and_the_bundle(wheel: Path
     assert {
         "nlp/data/examples.yaml",
         "nlp/data/language_eval.csv",
+        "insights/data/authors_fixture.yaml",
         "storage/migrations/env.py",
         "storage/migrations/script.py.mako",
         "storage/sql/schema.py",
@@ -75,6 +76,7 @@ def test_packaging_wheel_holds_every_package_the_data_and_the_bundle(wheel: Path
         data + "config/routing.yaml",
         data + "config/intents.yaml",
         data + "config/help_articles.yaml",
+        data + "config/insights.yaml",
         data + "samples/labels.csv",
         data + "samples/crm/customers.csv",
         data + "samples/x/search-recent.jsonl",

@@ -531,3 +531,11 @@ class SqlProfiles:
     def count(self) -> int:
         with self._db.begin() as conn:
             return int(conn.execute(select(func.count()).select_from(_PROFILES)).scalar_one())
+
+    def handle_map(self) -> dict[str, tuple[str, str | None]]:
+        """Every linked handle key: its profile id and the profile's tier."""
+        stmt = select(_HANDLES.c.handle_key, _PROFILES.c.id, _PROFILES.c.tier).join(
+            _PROFILES, _PROFILES.c.id == _HANDLES.c.profile_id
+        )
+        with self._db.begin() as conn:
+            return {k: (p, t) for k, p, t in conn.execute(stmt)}

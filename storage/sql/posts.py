@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
+from core.insights import Activity
 from core.models import Author, Enrichment, Post, RoutingDecision
 from core.timeutil import now
 from storage.base import QueueItem, StoredRecord
@@ -143,6 +144,56 @@ class SqlPosts:
             for row in conn.execution_options(yield_per=5000).execute(stmt):
                 yield row[0], row[1], row[2]
 
+    def activities(
+        self, *, since: Any = None, until: Any = None, batch: int = 5000
+    ) -> Iterator[Activity]:
+        posts, labels = schema.posts, schema.enrichments
+        stmt = select(
+            posts.c.id,
+            posts.c.source,
+            posts.c.author_handle,
+            posts.c.author_followers,
+            posts.c.created_at,
+            posts.c.title,
+            posts.c.text,
+            posts.c.metrics,
+            posts.c.conversation_id,
+            posts.c.in_reply_to_id,
+            posts.c.url,
+            labels.c.sentiment,
+            labels.c.intent,
+            labels.c.spam,
+            labels.c.data,
+        ).join(labels, labels.c.post_id == posts.c.id)
+        if since is not None:
+            stmt = stmt.where(posts.c.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(posts.c.created_at < until)
+        with self._db.begin() as conn:
+            rows = conn.execution_options(yield_per=batch).execute(
+                stmt.order_by(posts.c.created_at)
+            )
+            for r in rows:
+                metrics = r.metrics or {}
+                engagement = sum(int(metrics.get(k) or 0) for k in ENGAGEMENT)
+                sentiment = ((r.data or {}).get("results") or {}).get("sentiment") or {}
+                yield Activity(
+                    post_id=r.id,
+                    source=r.source,
+                    handle=r.author_handle,
+                    followers=r.author_followers,
+                    created_at=r.created_at,
+                    text=f"{r.title}\n{r.text}" if r.title else r.text,
+                    sentiment=r.sentiment,
+                    sentiment_score=float(sentiment.get("score", 1.0)),
+                    intent=r.intent,
+                    spam=bool(r.spam),
+                    engagement=engagement,
+                    conversation_id=r.conversation_id,
+                    in_reply_to_id=r.in_reply_to_id,
+                    url=r.url,
+                )
+
     def unrouted_count(self) -> int:
         p, q = schema.posts, schema.queue_items
         stmt = (
@@ -255,3 +306,7 @@ def row_post(m: Any) -> Post:
         title=m["title"],
         cleaned=tuple(m["cleaned"] or ()),
     )
+
+
+ENGAGEMENT = ("like_count", "retweet_count", "reply_count", "quote_count", "score")
+"""What counts as engagement a post received (X's public metrics, Reddit's score)."""

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -260,4 +261,38 @@ profile_handles = Table(
     Column("network", String(MAX_SOURCE), nullable=False),
     Column("handle", String(MAX_HANDLE), nullable=False),
     Column("profile_id", String(96), nullable=False, index=True),
+)
+
+# -- marketing insights (migration 0006) -----------------------------------------------------
+
+author_scores = Table(
+    "author_scores",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(160), primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("handles", JSON, nullable=False),
+    Column("profile_id", String(96)),
+    Column("tier", String(32)),
+    Column("computed_at", UTCDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(320), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False, index=True),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("p_value", Float, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("examples", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("notified_at", UTCDateTime),
 )

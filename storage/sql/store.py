@@ -12,6 +12,7 @@ from storage.sql.cursors import SqlCursors
 from storage.sql.database import Database, open_engine
 from storage.sql.dead_letters import SqlDeadLetters
 from storage.sql.feedback import SqlFeedback
+from storage.sql.insights import SqlInsights
 from storage.sql.outbox import SqlOutbox
 from storage.sql.posts import SqlPosts
 from storage.sql.queues import SqlQueues
@@ -38,6 +39,7 @@ class SqlStore:
         self.cases = SqlCases(db)
         self.agents = SqlAgents(db)
         self.profiles = SqlProfiles(db)
+        self.insights = SqlInsights(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:

@@ -252,3 +252,36 @@ def test_cli_run_with_unknown_classifier_fails_before_any_work(
     assert f"{config_path}: classifiers.intent:" in err and "intent.psychic.v9" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "home" / "earshot.db").exists()
+
+
+def test_cli_insights_advocates_and_alerts(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ["--config", str(config_path)]
+    code, _, err = run_cli(capsys, *config, "advocates")
+    assert code == 0 and "earshot insights run" in err  # nothing scored yet: says how
+    run_cli(capsys, *config, "run", "--once")
+    code, out, _ = run_cli(capsys, *config, "insights", "run")
+    assert code == 0 and re.search(r"scored \d+ advocates, \d+ superusers, \d+ detractors", out)
+    code, out, _ = run_cli(capsys, *config, "advocates", "--kind", "superuser", "--format", "json")
+    rows = json.loads(out)
+    assert rows[0]["rank"] == 1 and rows[0]["author"].startswith("reddit:")
+    assert rows[0]["evidence"][0]["url"].startswith("https://www.reddit.com/")
+    assert set(rows[0]["components"]) == {"threads", "askers", "thanked", "upvotes"}
+    code, out, _ = run_cli(capsys, *config, "advocates", "--format", "csv", "--top", "2")
+    lines = list(csv.reader(out.splitlines()))
+    assert lines[0] == ["rank", "author", "profile", "tier", "score", "components", "evidence"]
+    assert len(lines) == 3
+    code, out, _ = run_cli(capsys, *config, "advocates", "--kind", "detractor")
+    assert "x:gadgetgrump" in out and "https://x.com/gadgetgrump/" in out
+    code, out, _ = run_cli(capsys, *config, "alerts", "--since", "2026-11-06")
+    assert code == 0 and "'hub offline'" in out and "intent 'technical'" in out
+
+
+def test_cli_eval_advocates_prints_precision(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "eval", "--task", "advocates")
+    assert code == 0
+    assert re.search(r"advocates: precision@5 \d\.\d\d, precision@10 \d\.\d\d", out)
+    assert re.search(r"superusers: precision@5 \d\.\d\d, precision@10 \d\.\d\d", out)

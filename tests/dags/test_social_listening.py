@@ -128,3 +128,11 @@ def test_care_sla_dag_checks_every_five_minutes(dagbag) -> None:
     assert [t.task_id for t in dag.tasks] == ["check_sla"]
     assert dag.timetable.delta == timedelta(minutes=5)
     assert dag.max_active_runs == 1 and not dag.catchup
+
+
+def test_marketing_dags_score_daily_and_watch_spikes_hourly(dagbag) -> None:
+    daily, hourly = dagbag.dags["marketing_insights"], dagbag.dags["spike_watch"]
+    assert [t.task_id for t in daily.tasks] == ["score"]
+    assert daily.timetable.delta == timedelta(days=1)
+    assert [t.task_id for t in hourly.tasks] == ["check"]
+    assert hourly.timetable.delta == timedelta(hours=1)

@@ -79,6 +79,7 @@ class Corpus:
 def write_crash_config(directory: Path, corpus: Corpus) -> Path:
     data = yaml.safe_load((ROOT / "earshot.yaml").read_text(encoding="utf-8"))
     data["intents"] = str(ROOT / "config" / "intents.yaml")
+    data["insights"] = str(ROOT / "config" / "insights.yaml")
     data["routing"] = str(ROOT / "config" / "routing.yaml")
     data["classifiers"] = dict(FAST_CLASSIFIERS)
     data["sources"] = [

@@ -118,6 +118,7 @@ def test_pii_canary_leaks_nowhere(database: str, tmp_path: Path) -> None:
     config.update(
         intents=str(ROOT / "config" / "intents.yaml"),
         routing=str(ROOT / "config" / "routing.yaml"),
+        insights=str(ROOT / "config" / "insights.yaml"),
         classifiers={**FAST_CLASSIFIERS, "pii": "pii.spacy.v1"},
         sources=[
             {
