@@ -460,6 +460,23 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_history(args: argparse.Namespace) -> int:
+    from services import history
+
+    result = history.import_history(_config(args), args.file)
+    for line in result.rejected:
+        print(f"rejected {line}", file=sys.stderr)
+    total = result.private + result.public
+    print(
+        f"{total} conversations: {result.private} moved private, {result.public} answered in"
+        f" public ({result.new} new); {len(result.rejected)} lines rejected"
+    )
+    for brand, (private, n) in sorted(result.brands.items(), key=lambda kv: -kv[1][1])[:10]:
+        print(f"  {brand:<24} {private:>5} of {n:>5} private ({private / n:.0%})")
+    print("`earshot train` learns each brand's practice from them")
+    return 1 if result.rejected else 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from services import search
 
@@ -562,6 +579,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise InvalidValueError(f"--data is needed for --task {args.task}")
+    if args.task == "private-practice":
+        from services import history_eval
+
+        evaluation = history_eval.evaluate(_config(args), Path(args.data), progress=_progress)
+        print(history_eval.format_evaluation(evaluation))
+        return 0
     from nlp.eval_file import evaluate_file
 
     report = evaluate_file(
@@ -754,6 +777,14 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=["table", "json"], default="table")
     alerts.set_defaults(func=cmd_alerts)
 
+    imp_history = sub.add_parser(
+        "import-history",
+        help="past conversations (JSONL: customer_text, brand_reply, brand, created_at):"
+        " each brand's public-to-private practice",
+    )
+    imp_history.add_argument("file")
+    imp_history.set_defaults(func=cmd_import_history)
+
     search = sub.add_parser("search", help="full-text search over stored posts")
     search.add_argument("text", nargs="+")
     search.add_argument("--limit", type=_limit, default=20)
@@ -796,6 +827,7 @@ def build_parser() -> argparse.ArgumentParser:
             "spam",
             "advocates",
             "superusers",
+            "private-practice",
         ],
     )
     evaluate.add_argument(

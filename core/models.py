@@ -181,6 +181,9 @@ class Post:
     cleaned: tuple[str, ...] = ()
     """What the listener removed from the post (e.g. invisible characters), one note per
     field: ``"text: removed 2 invisible characters (U+200E, U+00AD)"``."""
+    brand: str | None = None
+    """The brand account the post addresses, when the caller knows it (``earshot classify``
+    takes a ``brand`` per line); otherwise the classifiers find it from the mentions."""
 
     def __post_init__(self) -> None:
         """Check every limit the stores hold to; raises :class:`RecordError` naming the field."""
@@ -203,6 +206,7 @@ class Post:
             _check_count(value, f"metrics.{name}", MAX_METRIC, low=-MAX_METRIC)  # Reddit scores
         for note in self.cleaned:
             _check_str(note, "cleaned")
+        _check_key(self.brand, "brand", MAX_HANDLE, optional=True)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

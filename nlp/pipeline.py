@@ -138,7 +138,19 @@ def classifier_options(config: Config) -> dict[str, Any]:
         "lexicon_path": config.intents_path,
         "patterns": config.pii_patterns,
         "models_dir": config.models_dir,
+        "brands": brand_accounts(config),
     }
+
+
+def brand_accounts(config: Config) -> list[str]:
+    """The brand's own accounts: the handles of the ``brand`` tier in the routing file."""
+    from core.config import read_yaml
+
+    data = read_yaml(config.routing_path) or {}
+    tiers = data.get("tiers") or {} if isinstance(data, dict) else {}
+    brand = tiers.get("brand") or {} if isinstance(tiers, dict) else {}
+    handles = brand.get("handles") or [] if isinstance(brand, dict) else []
+    return [str(h) for h in handles]
 
 
 def build_pipeline(config: Config) -> ClassifierPipeline:

@@ -38,7 +38,7 @@ DEFAULT_TIER = "standard"
 BRAND_TIER = "brand"
 """The tier of the brand's own accounts: their replies in a conversation are the brand's
 first response to the customer's case."""
-DEFAULT_REOPEN_WITHIN = timedelta(days=7)
+DEFAULT_REOPEN_AFTER = timedelta(minutes=60)
 DEFAULT_ARTICLE_SCORE = 0.15
 
 
@@ -109,9 +109,10 @@ class RoutingConfig:
     calendars: dict[str, BusinessHours] = field(default_factory=dict)
     articles: tuple[HelpArticle, ...] = ()
     article_min_score: float = DEFAULT_ARTICLE_SCORE
-    reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
-    """A new post in the conversation of a case closed less than this ago reopens the case;
-    after that it opens a new case (which names the earlier one)."""
+    reopen_after: timedelta = DEFAULT_REOPEN_AFTER
+    """A new post in the conversation of a closed case reopens it (a closed case is never
+    duplicated) when the case closed more than this ago, or when the post needs a person;
+    a post that needs nothing (a "thanks!") sooner than that joins the closed case quietly."""
 
     def tier_named(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
@@ -245,14 +246,14 @@ def load_routing(path: str | Path) -> RoutingConfig:
     if data.get("help_articles"):
         articles = load_articles(path.parent / str(data["help_articles"]))
     cases = data.get("cases") or {}
-    if not isinstance(cases, dict) or set(cases) - {"reopen_within_hours", "article_min_score"}:
+    if not isinstance(cases, dict) or set(cases) - {"reopen_after_minutes", "article_min_score"}:
         raise RoutingConfigError(
-            f"{path}: cases: expected a mapping with reopen_within_hours, article_min_score"
+            f"{path}: cases: expected a mapping with reopen_after_minutes, article_min_score"
         )
-    reopen = cases.get("reopen_within_hours", DEFAULT_REOPEN_WITHIN.total_seconds() / 3600)
+    reopen = cases.get("reopen_after_minutes", DEFAULT_REOPEN_AFTER.total_seconds() / 60)
     score = cases.get("article_min_score", DEFAULT_ARTICLE_SCORE)
     if not isinstance(reopen, int | float) or isinstance(reopen, bool) or reopen < 0:
-        raise RoutingConfigError(f"{path}: cases.reopen_within_hours must be a number >= 0")
+        raise RoutingConfigError(f"{path}: cases.reopen_after_minutes must be a number >= 0")
     if not isinstance(score, int | float) or isinstance(score, bool) or not 0 <= score <= 1:
         raise RoutingConfigError(f"{path}: cases.article_min_score must be from 0 to 1")
     return RoutingConfig(
@@ -264,7 +265,7 @@ def load_routing(path: str | Path) -> RoutingConfig:
         calendars=calendars,
         articles=articles,
         article_min_score=float(score),
-        reopen_within=timedelta(hours=float(reopen)),
+        reopen_after=timedelta(minutes=float(reopen)),
     )
 
 

@@ -2,9 +2,9 @@
 
 - :func:`assign` (called by the route step, in its transaction) puts each newly routed post in
   a case: a later post of the same conversation by the same customer joins the open case; one
-  after the case closed reopens it (within ``cases.reopen_within_hours``) or opens a new case
-  that names the earlier one; the brand's own reply in the conversation is the case's first
-  response.
+  after the case closed reopens it, never opening a second case (a post that needs nothing,
+  sooner than ``cases.reopen_after_minutes`` after the closing, joins it quietly); the brand's
+  own reply in the conversation is the case's first response.
 - :func:`act` is every agent action (claim, release, respond, resolve, move private, no
   action, reroute): checked against the life cycle in :mod:`core.care`, applied by one
   conditional update in the store.
@@ -47,7 +47,7 @@ from core.insights import AuthorScore
 from core.models import Enrichment, Post, RoutingDecision, reference
 from core.timeutil import now, to_iso
 from routing import Router, priority_of, waiting_points
-from services import indexing, metrics
+from services import history, indexing, metrics
 from services.runtime import open_search, open_store, router
 from storage import Store
 
@@ -112,9 +112,13 @@ def assign(
             done["joined"] += 1
             continue
         latest = tx.cases.latest(conversation, customer)
-        if latest is not None and _reopens(latest, post, routing):
-            _reopen(tx, latest, post, decision, at)
-            done["reopened"] += 1
+        if latest is not None and not latest.is_open:  # never a second case: reopen or join
+            if _quiet_follow_up(latest, post, decision, routing):
+                _join(tx, latest, post, decision, at)
+                done["joined"] += 1
+            else:
+                _reopen(tx, latest, post, decision, at)
+                done["reopened"] += 1
             continue
         if decision.initial_status != "new":  # closed by a rule: nobody needs to act
             continue
@@ -160,11 +164,12 @@ def _case_replied_to(tx: Store, post: Post, customer: str) -> Case | None:
     return None
 
 
-def _reopens(case: Case, post: Post, routing: Router) -> bool:
+def _quiet_follow_up(case: Case, post: Post, decision: RoutingDecision, routing: Router) -> bool:
+    """A post that needs nothing (a "thanks!"), soon after the case closed: it joins the
+    closed case without reopening it."""
+    closed = case.closed_at or case.updated_at
     return (
-        not case.is_open
-        and case.closed_at is not None
-        and post.created_at - case.closed_at <= routing.config.reopen_within
+        decision.initial_status != "new" and post.created_at - closed < routing.config.reopen_after
     )
 
 
@@ -181,8 +186,8 @@ def _join(tx: Store, case: Case, post: Post, decision: RoutingDecision, at: date
 
 
 def _reopen(tx: Store, case: Case, post: Post, decision: RoutingDecision, at: datetime) -> None:
-    """The customer wrote again soon after the case closed: the same case, back to ``new``,
-    with a fresh SLA clock from the new post (the earlier response stays in the trail)."""
+    """The customer wrote again after the case closed: the same case, back to ``new``, with a
+    fresh SLA clock from the new post (the earlier response stays in the trail)."""
     tx.cases.apply(
         case.id,
         action="reopen",
@@ -232,6 +237,7 @@ def _brand_reply(tx: Store, post: Post, at: datetime) -> int:
     by = case.assignee or f"@{post.author.handle}"
     if case.first_response_at is None:
         _record_response(tx, case, post.created_at, by, "brand_reply")
+        history.record_reply(tx, case, post)  # what the brand's agent did: a label to learn
     if case.status in ACTIONS_BY_NAME["brand_reply"].from_statuses:
         tx.cases.apply(
             case.id,

@@ -44,6 +44,8 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str |
                 yield number, None, f"{path} row {number}: more fields than columns"
                 continue
             record = {k: v for k, v in row.items() if k in ("id", "text")}
+            if row.get("brand"):
+                record["brand"] = row["brand"]
             problem = _problem(record)
             yield number, None if problem else record, problem and f"{path} row {number}: {problem}"
         return
@@ -81,6 +83,11 @@ def _problem(record: dict[str, Any]) -> str | None:
         return f"field 'text' holds a lone surrogate U+{ord(text[e.start]):04X} at offset {e.start}"
     if "\x00" in text:
         return "field 'text' holds a NUL character"
+    brand = record.get("brand")
+    if brand is not None and (
+        not isinstance(brand, str) or not brand.strip() or len(brand) > 128 or "\x00" in brand
+    ):
+        return "field 'brand' must be a brand account's handle, like HaldenSupport"
     return _id_problem(record.get("id"))
 
 
@@ -127,6 +134,7 @@ def classify_file(
                 author=_ANONYMOUS,
                 text=r["text"],
                 created_at=_EPOCH,
+                brand=r.get("brand"),
             )
             for n, r in good
         ]

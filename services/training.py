@@ -17,5 +17,12 @@ def train(
 ) -> list[Path]:
     """Train every head of ``tiers`` into the models folder; returns the files written."""
     from nlp.train_all import train_models
+    from services import history
 
-    return train_models(config, corrections=corrections(config), tiers=tiers, progress=progress)
+    written = train_models(config, corrections=corrections(config), tiers=tiers, progress=progress)
+    practice, examples = history.train(config)
+    if practice is not None:
+        if progress:
+            progress(f"learned the brands' public-to-private practice from {examples} replies")
+        written.append(practice)
+    return written

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.care import Agent, Case, CaseEvent, Profile
+from core.history import PracticeExample
 from core.insights import Activity, Alert, AuthorScore
 from core.models import DeadLetter, Enrichment, Post, RoutingDecision
 
@@ -460,6 +461,25 @@ class InsightRepository(Protocol):
     def mark_notified(self, alert_ids: Sequence[str], at: datetime) -> None: ...
 
 
+class HistoryRepository(Protocol):
+    """Each brand's public-to-private practice: customer posts labelled by what the brand's
+    agents did."""
+
+    def add(self, examples: Sequence[PracticeExample]) -> int:
+        """Keep examples (each once); returns how many were new."""
+        ...
+
+    def examples(
+        self, *, brand: str | None = None, before: datetime | None = None
+    ) -> list[PracticeExample]:
+        """Oldest first."""
+        ...
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per brand: (private, total)."""
+        ...
+
+
 class Store(Protocol):
     """Every repository, over one database."""
 
@@ -499,6 +519,9 @@ class Store(Protocol):
     @property
     def insights(self) -> InsightRepository: ...
 
+    @property
+    def history(self) -> HistoryRepository: ...
+
     def transaction(self) -> AbstractContextManager[Store]:
         """The same repositories, all in one transaction (committed on leaving the block)."""
         ...
@@ -513,6 +536,7 @@ __all__ = [
     "CursorRepository",
     "DeadLetterRepository",
     "FeedbackRepository",
+    "HistoryRepository",
     "InsightRepository",
     "OutboxEntry",
     "OutboxRepository",

@@ -296,3 +296,19 @@ alerts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("notified_at", UTCDateTime),
 )
+
+# -- each brand's public-to-private practice (migration 0007) -------------------------------
+
+private_history = Table(
+    "private_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("brand", String(MAX_HANDLE), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("private", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("origin", String(16), nullable=False),  # import, live, feedback
+    Column("post_id", String(MAX_POST_ID)),
+    Column("created_at", UTCDateTime, nullable=False),
+)

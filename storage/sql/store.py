@@ -12,6 +12,7 @@ from storage.sql.cursors import SqlCursors
 from storage.sql.database import Database, open_engine
 from storage.sql.dead_letters import SqlDeadLetters
 from storage.sql.feedback import SqlFeedback
+from storage.sql.history import SqlHistory
 from storage.sql.insights import SqlInsights
 from storage.sql.outbox import SqlOutbox
 from storage.sql.posts import SqlPosts
@@ -40,6 +41,7 @@ class SqlStore:
         self.agents = SqlAgents(db)
         self.profiles = SqlProfiles(db)
         self.insights = SqlInsights(db)
+        self.history = SqlHistory(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:

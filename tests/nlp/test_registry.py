@@ -31,6 +31,7 @@ def test_registry_snapshot_lists_every_classifier_with_its_tasks() -> None:
         "language.stopwords.v1": (("language",), ()),
         "pii.regex.v1": (("pii",), ()),
         "pii.spacy.v1": (("pii",), ()),
+        "private.brand.v1": (("private",), ("spam", "pii", "intent")),
         "private.rules.v1": (("private",), ("spam", "pii", "intent")),
         "sentiment.m2v.v1": (("sentiment",), ()),
         "sentiment.minilm.v1": (("sentiment",), ()),

@@ -309,7 +309,7 @@ def test_router_question_with_no_matching_article_is_answered_in_person(router: 
         ("queues: {care: {webhook: 'ftp://x'}}\nrules: []", "webhook must be an http(s) URL"),
         ("queues: {care: {sla: 5}}\nrules: []", "unknown keys ['sla']"),
         ("queue: {}\nrules: []", "unknown keys ['queue']"),
-        ("cases: {reopen_within_hours: -1}\nrules: []", "reopen_within_hours must be a number"),
+        ("cases: {reopen_after_minutes: -1}\nrules: []", "reopen_after_minutes must be a number"),
         ("cases: {article_min_score: 2}\nrules: []", "article_min_score must be from 0 to 1"),
         ("calendars: {office: {timezone: Mars/Base}}\nrules: []", "calendars.office"),
     ],

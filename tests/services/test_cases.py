@@ -50,17 +50,32 @@ def config(database: str, tmp_path: Path) -> Config:
 
 
 def feed(
-    config: Config, posts: list[Post], *, intent: str = "billing", spam: bool = False
+    config: Config,
+    posts: list[Post],
+    *,
+    intent: str = "billing",
+    spam: bool = False,
+    needs_nothing: bool = False,
 ) -> dict[str, int]:
-    """Store, route and assign posts as the route step does (labels made by hand)."""
+    """Store, route and assign posts as the route step does (labels made by hand).
+    ``needs_nothing``: labelled so that the rules close it (a neutral "thanks")."""
+    from core.models import Label, PiiResult, PrivateDecision
+
     store = open_store(config)
     labels = []
     for p in posts:
         label = make_enrichment(p.id, intent=intent)
         if spam:
-            from core.models import Label
-
             label = type(label)(p.id, {**label.results, "spam": Label("spam", 0.9, "t")}, "")
+        if needs_nothing:
+            results = {
+                **label.results,
+                "intent": Label("other", 0.9, "t"),
+                "sentiment": Label("positive", 0.9, "t"),
+                "private": PrivateDecision(False, 0.05, (), "t"),
+                "pii": PiiResult((), "t"),
+            }
+            label = type(label)(p.id, results, "")
         labels.append(label)
     store.posts.upsert(posts)
     store.posts.upsert_enrichments(labels)
@@ -203,17 +218,40 @@ def test_cases_closed_case_is_reopened_by_a_new_post_soon_after(agents: Config) 
     assert [e.action for e in store.cases.events(case.id)][-1] == "reopen"
 
 
-def test_cases_case_closed_long_ago_opens_a_new_case_naming_it(agents: Config) -> None:
+def test_cases_case_closed_long_ago_is_reopened_not_duplicated(agents: Config) -> None:
     config = agents
     feed(config, [post("100")])
     cases.act(config, "case:x:100", "no_action", agent="ana", at=T0 + timedelta(minutes=1))
-    later = post("101", conversation="100", reply_to="100", at=T0 + timedelta(days=5))
-    assert feed(config, [later])["opened"] == 1  # reopen_within_hours is 72
+    later = post("101", conversation="100", reply_to="100", at=T0 + timedelta(days=40))
+    assert feed(config, [later])["reopened"] == 1
     store = open_store(config)
-    new = store.cases.get("case:x:101")
-    assert new is not None and new.previous_case_id == "case:x:100"
-    old = store.cases.get("case:x:100")
-    assert old is not None and old.status == "no_action"
+    (case,) = store.cases.list(limit=None)  # still one case
+    assert (case.id, case.status, case.reopened) == ("case:x:100", "new", 1)
+    assert case.opened_at == T0 + timedelta(days=40)
+
+
+def test_cases_quiet_thanks_right_after_closing_joins_without_reopening(agents: Config) -> None:
+    config = agents
+    feed(config, [post("100")])
+    closed_at = T0 + timedelta(minutes=5)
+    cases.act(config, "case:x:100", "claim", agent="ana", at=closed_at)
+    cases.act(config, "case:x:100", "resolve", agent="ana", at=closed_at)
+    thanks = post(
+        "101",
+        conversation="100",
+        reply_to="100",
+        at=closed_at + timedelta(minutes=20),
+        text="thanks, all sorted!",
+    )
+    assert feed(config, [thanks], needs_nothing=True)["joined"] == 1
+    store = open_store(config)
+    case = only_case(store)
+    assert (case.status, case.reopened) == ("resolved", 0)
+    assert store.cases.members(case.id)[-1] == ("x:101", "customer")
+    # the same customer complains again shortly after: that needs a person, so it reopens
+    again = post("102", conversation="100", reply_to="100", at=closed_at + timedelta(minutes=30))
+    assert feed(config, [again])["reopened"] == 1
+    assert only_case(store).status == "new"
 
 
 # -- the life cycle ---------------------------------------------------------------------------
