@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-CASE_STATUSES: tuple[str, ...] = (
-    "new",
-    "claimed",
-    "responded",
-    "resolved",
-    "moved_private",
-    "no_action",
-)
-"""Every case status, in the order reports show them."""
+from core.models import QUEUE_STATUSES
+
+CASE_STATUSES: tuple[str, ...] = QUEUE_STATUSES
+"""Every case status, in the order reports show them (a routed post's queue item mirrors its
+case's status, so the two lists are one)."""
 OPEN_STATUSES: tuple[str, ...] = ("new", "claimed", "responded")
 CLOSED_STATUSES: tuple[str, ...] = ("resolved", "moved_private", "no_action")
 
