@@ -186,7 +186,6 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
         f"  customer @{_safe(case.author_handle)} on {case.source}, tier {case.tier};"
         f" posted {case.opened_at:%Y-%m-%d %H:%M} UTC"
         + (f"; reopened {case.reopened}x" if case.reopened else "")
-        + (f"; follows {case.previous_case_id}" if case.previous_case_id else "")
     )
     due = _due(case.sla_due, current, case.first_response_at is not None)
     sla = "no SLA" if case.sla_due is None else f"SLA due {case.sla_due:%Y-%m-%d %H:%M} UTC ({due})"
@@ -549,11 +548,16 @@ def cmd_compliance(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from services.labels import read_labels
     from services.training import train
 
     config = _config(args)
     tiers = ["m2v", "minilm"] if args.tier == "all" else [args.tier]
-    written = train(config, tiers=tiers, progress=_progress)
+    labels = [read_labels(path, brand=args.brand) for path in args.labels]
+    for item in labels:
+        counts = ", ".join(f"{n} {task}" for task, n in item.counts().items())
+        print(f"{item.path}: {item.rows} labelled posts ({counts})")
+    written = train(config, tiers=tiers, labels=labels, progress=_progress)
     print(f"wrote {len(written)} files to {config.models_dir}")
     return 0
 
@@ -584,6 +588,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         evaluation = history_eval.evaluate(_config(args), Path(args.data), progress=_progress)
         print(history_eval.format_evaluation(evaluation))
+        return 0
+    if args.learning_curve:
+        from nlp.eval_file import curve_rows
+        from nlp.learning_curve import learning_curve, split
+
+        config = _config(args)
+        tier = config.classifiers.get(args.task, "").split(".")[1:2]
+        if args.task not in ("sentiment", "intent") or tier[0:1] not in (["m2v"], ["minilm"]):
+            raise InvalidValueError(
+                "--learning-curve trains a head: --task sentiment or intent, with a"
+                " sentiment.*.v1 / intent.*.v1 head configured (m2v or minilm)"
+            )
+        rows = curve_rows(
+            Path(args.data),
+            label_column=args.label_column,
+            text_column=args.text_column,
+            label_map=Path(args.label_map) if args.label_map else None,
+            where=args.where,
+            test_where=args.test_where,
+        )
+        pool, test = split(rows)
+        curve = learning_curve(
+            config, args.task, tier[0], pool, test, sizes=args.sizes, progress=_progress
+        )
+        print(curve.report())
         return 0
     from nlp.eval_file import evaluate_file
 
@@ -624,7 +653,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     try:
         with tmp.open("w", encoding="utf-8") as out:
             written, errors = classify_file(
-                config, in_path, out, warn=_progress, progress=_progress
+                config, in_path, out, workers=args.workers, warn=_progress, progress=_progress
             )
         tmp.replace(out_path)  # all or nothing: a run that fails leaves no partial output
     finally:
@@ -642,6 +671,16 @@ def _limit(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
     return number
+
+
+def _sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {value!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be 1 or more: {value!r}")
+    return sizes
 
 
 def _date(value: str) -> datetime:
@@ -796,6 +835,11 @@ def build_parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="classify a JSONL or CSV file of texts")
     classify.add_argument("--in", dest="in_path", required=True, help="JSONL or CSV with 'text'")
     classify.add_argument("--out", dest="out_path", required=True, help="JSONL output")
+    classify.add_argument(
+        "--workers",
+        type=_limit,
+        help="classifying processes (default: one per core for over 2,000 records)",
+    )
     classify.set_defaults(func=cmd_classify)
 
     dead = sub.add_parser("deadletters", help="records that could not be processed")
@@ -812,6 +856,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train the classifier heads (and distill the encoder)")
     train.add_argument("--tier", choices=["m2v", "minilm", "all"], default="all")
+    train.add_argument(
+        "--labels",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="your labelled posts: CSV or JSONL with text and any of sentiment, intent,"
+        " private (and brand); repeatable",
+    )
+    train.add_argument("--brand", help="the brand of the labels files' rows that name none")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="score a classifier on a labelled CSV or JSONL file")
@@ -842,11 +895,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--where", action="append", default=[], help="only rows with COLUMN=VALUE"
     )
     evaluate.add_argument("--classifier", help="registered name (default: the configured one)")
+    evaluate.add_argument(
+        "--learning-curve",
+        action="store_true",
+        help="train the head with 0, 100, 300, 1000, 3000 of the file's labels; score the rest",
+    )
+    evaluate.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=(100, 300, 1000, 3000),
+        help="the learning curve's label counts (default 100,300,1000,3000)",
+    )
+    evaluate.add_argument(
+        "--test-where",
+        action="append",
+        default=[],
+        help="learning curve: test on the rows with COLUMN=VALUE (default: the last 30%%)",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     fb = sub.add_parser("feedback", help="correct a post's label (training data for next time)")
     fb.add_argument("post_id")
-    fb.add_argument("--task", required=True, choices=["sentiment", "intent"])
+    fb.add_argument("--task", required=True, choices=["sentiment", "intent", "private"])
     fb.add_argument("--label", required=True)
     fb.set_defaults(func=cmd_feedback)
 

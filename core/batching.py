@@ -1,8 +1,9 @@
-"""Batch sizes Earshot uses everywhere, and the helper that cuts a sequence into them."""
+"""Batch sizes Earshot uses everywhere, and the helpers that cut items into them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,3 +21,12 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         raise ValueError(f"chunk size must be positive, got {size}")
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items from any iterable (read lazily)."""
+    if size <= 0:
+        raise ValueError(f"batch size must be positive, got {size}")
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -90,7 +90,6 @@ class Case:
     breach_notified_at: datetime | None = None
     closed_at: datetime | None = None
     reopened: int = 0
-    previous_case_id: str | None = None
 
     @property
     def is_open(self) -> bool:

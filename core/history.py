@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-ORIGINS = ("import", "live", "feedback")
+ORIGINS = ("import", "live", "feedback", "labels")
 
 
 @dataclass(frozen=True)

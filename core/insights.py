@@ -8,9 +8,8 @@ through in bounded memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 SCORE_KINDS: tuple[str, ...] = ("advocate", "superuser", "detractor")
 ALERT_KINDS: tuple[str, ...] = ("intent", "phrase")
@@ -70,7 +69,6 @@ class Alert:
     examples: tuple[str, ...]
     """Post ids of example posts."""
     created_at: datetime
-    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

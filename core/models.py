@@ -85,6 +85,15 @@ MAX_COUNT = 2**31 - 1
 """Largest follower count: a 32-bit signed integer column."""
 MAX_METRIC = 2**53
 """Largest engagement count: what every JSON reader keeps exact."""
+ENGAGEMENT_METRICS: tuple[str, ...] = (
+    "like_count",
+    "retweet_count",
+    "reply_count",
+    "quote_count",
+    "score",
+)
+"""The metrics that count as engagement a post received (X's public metrics, Reddit's
+score)."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 

@@ -59,7 +59,8 @@ class _Author:
     negative_evidence: list[tuple[float, str]] = field(default_factory=list)
 
 
-def _matcher(phrases: Iterable[str]) -> re.Pattern[str]:
+def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``phrases`` as whole words, in folded lower-case text."""
     words = sorted({fold(p).lower() for p in phrases}, key=len, reverse=True)
     if not words:
         return re.compile(r"(?!x)x")
@@ -83,7 +84,7 @@ def score_authors(
 ) -> list[AuthorScore]:
     """Advocate and detractor scores of every customer, best first within each kind."""
     adv, det = settings.advocates, settings.detractors
-    recommend = _matcher(adv.recommend_phrases)
+    recommend = phrase_pattern(adv.recommend_phrases)
     oldest = at - timedelta(days=max(adv.window_days, det.window_days))
     authors: dict[str, _Author] = {}
     for a in activities:

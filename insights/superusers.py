@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from core.folding import fold
 from core.insights import Activity, AuthorScore
 from core.models import reference
-from insights.authors import EVIDENCE, Identity, _matcher
+from insights.authors import EVIDENCE, Identity, phrase_pattern
 from insights.config import InsightSettings
 
 _QUESTION_START = re.compile(
@@ -68,7 +68,7 @@ def score_superusers(
 ) -> list[AuthorScore]:
     """Super-user scores, best first."""
     sets = settings.superusers
-    thanks = _matcher(sets.thanks_phrases)
+    thanks = phrase_pattern(sets.thanks_phrases)
     oldest = at - timedelta(days=sets.window_days)
     posts: dict[str, _Post] = {}
     by_asker: dict[tuple[str, str], list[_Post]] = defaultdict(list)

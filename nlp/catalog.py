@@ -21,5 +21,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "nlp.classifiers.intent_m2v_v1",
     "nlp.classifiers.intent_minilm_v1",
     "nlp.classifiers.private_rules_v1",
+    "nlp.classifiers.private_rules_v2",
     "nlp.classifiers.private_brand_v1",
+    "nlp.classifiers.private_brand_v2",
 )

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.errors import ClassificationError, ModelMissingError
+from nlp.workers import torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class MiniLMEncoder:
         # The weights are known to load cleanly; its load report and bar only add noise.
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(torch_threads())
         path = minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True).eval()

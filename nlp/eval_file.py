@@ -46,6 +46,48 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def curve_rows(
+    path: Path,
+    *,
+    label_column: str,
+    text_column: str = "text",
+    label_map: Path | None = None,
+    where: Sequence[str] = (),
+    test_where: Sequence[str] = (),
+) -> list[tuple[str, str, bool]]:
+    """``(text, label, is_test)`` for the learning curve: the rows kept by ``where``, in file
+    order, test when every ``COLUMN=VALUE`` of ``test_where`` holds (none given: no row)."""
+    rows = _filtered(read_rows(path), where, path)
+    for column in (text_column, label_column):
+        if column not in rows[0]:
+            raise InputError(f"{path}: no column {column!r} (columns: {sorted(rows[0])})")
+    truth = [str(r[label_column] or "") for r in rows]
+    if label_map is not None:
+        truth = _mapped(truth, label_map)
+    flags = [bool(test_where) and _matches(r, test_where) for r in rows]
+    if test_where and not any(flags):
+        raise InputError(f"{path}: no row matches {list(test_where)}")
+    return [
+        (str(r[text_column] or ""), label, flag)
+        for r, label, flag in zip(rows, truth, flags, strict=True)
+    ]
+
+
+def _matches(row: dict[str, Any], conditions: Sequence[str]) -> bool:
+    for condition in conditions:
+        column, _, value = condition.partition("=")
+        if str(row.get(column)) != value:
+            return False
+    return True
+
+
+def _filtered(rows: list[dict[str, Any]], where: Sequence[str], path: Path) -> list[dict[str, Any]]:
+    rows = [r for r in rows if _matches(r, where)]
+    if not rows:
+        raise InputError(f"{path}: no rows to evaluate (after filters {list(where)})")
+    return rows
+
+
 def _posts(texts: Sequence[str]) -> list[Post]:
     return [
         Post(id=f"row:{i}", source="file", url="", author=_AUTHOR, text=t, created_at=_EPOCH)
@@ -75,12 +117,7 @@ def evaluate_file(
     pipeline = shared_pipeline(config)
     if task not in pipeline.tasks:
         raise InputError(f"unknown task {task!r} (known: {', '.join(pipeline.tasks)})")
-    rows = read_rows(path)
-    for condition in where:
-        column, _, value = condition.partition("=")
-        rows = [r for r in rows if str(r.get(column)) == value]
-    if not rows:
-        raise InputError(f"{path}: no rows to evaluate (after filters {list(where)})")
+    rows = _filtered(read_rows(path), where, path)
     for column in (text_column, label_column):
         if column not in rows[0]:
             raise InputError(f"{path}: no column {column!r} (columns: {sorted(rows[0])})")

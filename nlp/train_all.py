@@ -8,11 +8,19 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from nlp.encoders import STATIC_MODEL_DIR, distill_static, encoder_for
-from nlp.training import TIERS, TRAINED_TASKS, Head, head_path, train_head, training_set
+from nlp.training import (
+    LABEL_WEIGHT,
+    TIERS,
+    TRAINED_TASKS,
+    Head,
+    head_path,
+    train_head,
+    training_set,
+)
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -28,12 +36,17 @@ def train_models(
     config: Config,
     *,
     corrections: Corrections = _NO_CORRECTIONS,
+    labelled: Corrections = _NO_CORRECTIONS,
+    label_files: Sequence[Mapping[str, Any]] = (),
+    practice: Mapping[str, Any] | None = None,
     tiers: Sequence[str] = TIERS,
     tasks: Sequence[str] = TRAINED_TASKS,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Train the heads of ``tasks`` for ``tiers`` into ``config.models_dir``, each on the
-    team's data plus ``corrections[task]``; returns the files written (the card last)."""
+    team's data plus ``corrections[task]`` and a brand's own ``labelled[task]`` posts; returns
+    the files written (the card last, which also records ``label_files`` and ``practice``,
+    what the public-to-private practice was learned from)."""
     for given, known, what in ((tiers, TIERS, "tier"), (tasks, TRAINED_TASKS, "task")):
         unknown = [value for value in given if value not in known]
         if unknown:
@@ -55,15 +68,17 @@ def train_models(
         encoder = encoder_for(tier, models_dir)
         for task in tasks:
             feedback = list(corrections.get(task, ()))
+            own = list(labelled.get(task, ()))
             examples = training_set(
                 task,
                 intents_path=config.intents_path,
                 samples_dir=samples if samples.is_dir() else None,
                 feedback=feedback,
+                labelled=own,
             )
             say(
                 f"training {task} on {tier} from {len(examples)} examples"
-                f" ({len(feedback)} corrections)"
+                f" ({len(feedback)} corrections, {len(own)} of your labelled posts)"
             )
             head = train_head(task, tier, examples, encoder.encode)
             path = head_path(models_dir, task, tier)
@@ -85,12 +100,16 @@ def train_models(
     ]
     heads.sort(key=lambda head: (TIERS.index(head.tier), TRAINED_TASKS.index(head.task)))
     card = models_dir / "MODEL_CARD.md"
-    card.write_text(model_card(heads), encoding="utf-8")
+    card.write_text(model_card(heads, label_files, practice), encoding="utf-8")
     written.append(card)
     return written
 
 
-def model_card(heads: Sequence[Head]) -> str:
+def model_card(
+    heads: Sequence[Head],
+    label_files: Sequence[Mapping[str, Any]] = (),
+    practice: Mapping[str, Any] | None = None,
+) -> str:
     lines = [
         "# Earshot classifier heads",
         "",
@@ -107,12 +126,17 @@ def model_card(heads: Sequence[Head]) -> str:
         "- `nlp/data/examples.yaml`: templates expanded over 12 industries (airline, bank, wallet,",
         "  telecom, retail, food delivery, streaming, utilities, hotel, car rental, software,",
         "  smart home).",
+        "- `nlp/data/posts_written.jsonl`: 1,811 posts written one by one in the ways people",
+        "  post (sarcasm, slang, emoji, news-like posts, chatter naming a brand, mixed",
+        "  feelings), for the sentiment heads.",
         "- `config/intents.yaml`: labelled examples of the intent taxonomy.",
         "- `samples/labels.csv`: the labelled sample corpus (fictional brand Halden),",
         "  spam excluded.",
         "- Agent corrections recorded with `earshot feedback`.",
-        "No external data set is used for training: the heads can be rebuilt anywhere.",
+        "No external data set is used for training unless a labels file below says so.",
         "",
+        *_labels_section(label_files),
+        *_practice_section(practice),
         "## Heads",
         "Logistic regression (balanced class weights), temperature-calibrated on a stable 15%",
         "held-out split, then refit on all data. Features: the sentence embedding; TF-IDF word",
@@ -133,3 +157,39 @@ def model_card(heads: Sequence[Head]) -> str:
             f" {held['macro_f1']:.3f} | {held['macro_recall']:.3f} | {head.temperature:.2f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _labels_section(label_files: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not label_files:
+        return ["## Your labelled posts", "None (`earshot train --labels FILE` adds them).", ""]
+    lines = [
+        "## Your labelled posts (`earshot train --labels`)",
+        f"Each weighs {LABEL_WEIGHT:g} team-written examples in the heads; private labels join"
+        " the public-to-private practice.",
+        "",
+        "| file | sha256 | rows | labels |",
+        "| --- | --- | --- | --- |",
+    ]
+    for item in label_files:
+        labels = "; ".join(
+            f"{task}: " + ", ".join(f"{label} {n}" for label, n in counts.items())
+            for task, counts in item["labels"].items()
+        )
+        brands = f" (brands: {', '.join(item['brands'])})" if item.get("brands") else ""
+        lines.append(
+            f"| {item['file']} | {str(item['sha256'])[:12]} | {item['rows']} | {labels}{brands} |"
+        )
+    return [*lines, ""]
+
+
+def _practice_section(practice: Mapping[str, Any] | None) -> list[str]:
+    lines = ["## Public-to-private practice (`private.brand.v2`)"]
+    if not practice or not practice.get("examples"):
+        lines.append("No history yet: the rules of `private.rules.v2` decide.")
+        return [*lines, ""]
+    origins = ", ".join(f"{origin} {n}" for origin, n in sorted(practice["by_origin"].items()))
+    lines.append(
+        f"{practice['examples']} labelled customer posts of {practice['brands']} brands"
+        f" ({origins}); {practice['private']} went private."
+    )
+    return [*lines, ""]

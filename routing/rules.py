@@ -12,7 +12,16 @@ from typing import Any
 
 from core.config import read_yaml
 from core.errors import RoutingConfigError
-from core.models import ACTIONS, INTENTS, SENTIMENTS, UNMATCHED, Enrichment, Post, RoutingDecision
+from core.models import (
+    ACTIONS,
+    ENGAGEMENT_METRICS,
+    INTENTS,
+    SENTIMENTS,
+    UNMATCHED,
+    Enrichment,
+    Post,
+    RoutingDecision,
+)
 from core.timeutil import now as current_time
 from routing.articles import ArticleMatcher, HelpArticle, load_articles
 from routing.calendar import BusinessHours, parse_business_hours
@@ -493,7 +502,7 @@ def priority_reasons(
     if enrichment.sentiment.label == "negative":
         parts["negative"] = 15 * enrichment.sentiment.score
     parts["followers"] = min(15.0, 3.0 * math.log10(1 + post.author.followers))
-    engagement = max(0, sum(post.metrics.get(k, 0) for k in ENGAGEMENT))
+    engagement = max(0, sum(post.metrics.get(k, 0) for k in ENGAGEMENT_METRICS))
     parts["engagement"] = min(5.0, 2.0 * math.log10(1 + engagement))
     hours = max(0.25, (at - post.created_at).total_seconds() / 3600)
     parts["velocity"] = min(5.0, 2.5 * math.log10(1 + engagement / hours))
@@ -501,9 +510,6 @@ def priority_reasons(
         parts["tier"] = float(tier.priority_bonus)
     parts["waiting"] = waiting_points(post.created_at, due, at)
     return {k: round(v, 1) for k, v in parts.items() if round(v, 1)}
-
-
-ENGAGEMENT = ("like_count", "retweet_count", "reply_count", "quote_count", "score")
 
 
 def waiting_points(opened_at: datetime, due: datetime | None, at: datetime) -> float:

@@ -141,7 +141,6 @@ def assign(
             sla_due=decision.sla_due,
             created_at=at,
             updated_at=at,
-            previous_case_id=latest.id if latest is not None else None,
         )
         _, created = tx.cases.open(new, post_ids=[post.id])
         if created:

@@ -11,12 +11,15 @@ import csv
 import io
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.batching import CLASSIFY_BATCH
+from core.batching import CLASSIFY_BATCH, batched
 from core.config import Config
 from core.errors import ClassificationError, InputError
 from core.models import Author, Enrichment, Post
@@ -105,72 +108,97 @@ def _id_problem(value: Any) -> str | None:
     return f"field 'id' must be a string or a finite number, got {value!r}"
 
 
+PARALLEL_FROM = 2_000
+"""Inputs longer than this are classified by a worker per core (``workers="auto"``)."""
+PROGRESS_EVERY = 5_000
+
+Batch = list[tuple[int, dict[str, Any] | None, str | None]]
+
+
 def classify_file(
     config: Config,
     in_path: Path,
     out: TextIO,
     *,
+    workers: int | None = None,
     warn: Callable[[str], None] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[int, int]:
     """Classify every record of ``in_path`` into ``out`` (JSONL, input order, ids kept).
 
-    Returns ``(rows written, rows with errors)``.
+    ``workers``: processes that classify (None: one per usable core once the input holds
+    more than :data:`PARALLEL_FROM` records; 1: this process alone). Returns ``(rows
+    written, rows with errors)``.
     """
-    from nlp import shared_pipeline
+    from nlp.workers import WorkerPool, usable_cores
 
-    pipeline = shared_pipeline(config)
+    records = read_records(in_path)
+    head = list(islice(records, PARALLEL_FROM + 1))
+    if workers is None:
+        workers = usable_cores() if len(head) > PARALLEL_FROM else 1
+    batches = batched(chain(head, records), CLASSIFY_BATCH)
+    work = partial(classify_batch, source=str(in_path))
+    if workers > 1:
+        if progress:
+            progress(f"classifying with {workers} worker processes")
+        results = WorkerPool(config.path, workers).map(work, batches)
+    else:
+        from nlp import shared_pipeline
+
+        pipeline = shared_pipeline(config)
+        results = (work(pipeline, batch) for batch in batches)
     written = errors = 0
-    pending: list[tuple[int, dict[str, Any] | None, str | None]] = []
-
-    def flush() -> None:
-        nonlocal written, errors
-        good = [(n, r) for n, r, _ in pending if r is not None]
-        posts = [
-            Post(
-                id=f"line:{n}",
-                source="file",
-                url="",
-                author=_ANONYMOUS,
-                text=r["text"],
-                created_at=_EPOCH,
-                brand=r.get("brand"),
-            )
-            for n, r in good
-        ]
-        labels = _classified(pipeline, posts)
-        for number, record, error in pending:
-            result = labels.get(f"line:{number}") if record is not None else None
-            if isinstance(result, str):
-                record, error = None, f"{in_path}:{number}: classification failed: {result}"
-            if record is None:
-                row: dict[str, Any] = {"line": number, "id": None, "error": error}
+    started = time.monotonic()
+    for rows in results:
+        for row in rows:
+            if "error" in row:
                 errors += 1
                 if warn:
-                    warn(f"warning: {error}")
-            else:
-                enrichment = result
-                assert isinstance(enrichment, Enrichment)
-                row = {
-                    "line": number,
-                    "id": record.get("id"),
-                    "text": record["text"],
-                    **{task: value.to_dict() for task, value in sorted(enrichment.results.items())},
-                    "redacted_text": enrichment.redacted_text,
-                }
+                    warn(f"warning: {row['error']}")
             out.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
             written += 1
-        pending.clear()
-        if progress:
-            progress(f"classified {written} records")
-
-    for item in read_records(in_path):
-        pending.append(item)
-        if len(pending) >= CLASSIFY_BATCH:
-            flush()
-    if pending:
-        flush()
+        if progress and (written % PROGRESS_EVERY < CLASSIFY_BATCH or not rows):
+            rate = written / max(time.monotonic() - started, 1e-9)
+            progress(f"classified {written} records ({rate:,.0f}/s)")
     return written, errors
+
+
+def classify_batch(pipeline: Any, batch: Batch, *, source: str) -> list[dict[str, Any]]:
+    """The output rows of one batch of ``(line, record, error)`` from the file ``source``:
+    the labels of each good record, or what went wrong with it."""
+    posts = [
+        Post(
+            id=f"line:{n}",
+            source="file",
+            url="",
+            author=_ANONYMOUS,
+            text=r["text"],
+            created_at=_EPOCH,
+            brand=r.get("brand"),
+        )
+        for n, r, _ in batch
+        if r is not None
+    ]
+    labels = _classified(pipeline, posts) if posts else {}
+    rows: list[dict[str, Any]] = []
+    for number, record, error in batch:
+        result = labels.get(f"line:{number}") if record is not None else None
+        if isinstance(result, str):
+            record, error = None, f"{source}:{number}: classification failed: {result}"
+        if record is None:
+            rows.append({"line": number, "id": None, "error": error})
+            continue
+        assert isinstance(result, Enrichment)
+        rows.append(
+            {
+                "line": number,
+                "id": record.get("id"),
+                "text": record["text"],
+                **{task: value.to_dict() for task, value in sorted(result.results.items())},
+                "redacted_text": result.redacted_text,
+            }
+        )
+    return rows
 
 
 def _classified(pipeline: Any, posts: list[Post]) -> dict[str, Enrichment | str]:

@@ -14,9 +14,12 @@ A reply moved the customer private when :func:`nlp.reply_private.moved_private` 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.care import Case
 from core.config import Config
@@ -58,7 +61,7 @@ def import_history(config: Config, path: str | Path) -> ImportResult:
             if not raw.strip():
                 continue
             try:
-                examples.append(_example(raw, number))
+                examples.append(parse_line(raw, number))
             except (ValueError, TypeError, KeyError) as error:
                 rejected.append(f"{path}:{number}: {error}")
     new = open_store(config).history.add(examples)
@@ -70,7 +73,8 @@ def import_history(config: Config, path: str | Path) -> ImportResult:
     return ImportResult(private, len(examples) - private, new, rejected, brands)
 
 
-def _example(raw: bytes, number: int) -> PracticeExample:
+def parse_line(raw: bytes, number: int) -> PracticeExample:
+    """One line of a history file, labelled by the brand's reply; ValueError says why not."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -117,16 +121,25 @@ def record_reply(tx: Store, case: Case, reply: Post) -> bool:
     return tx.history.add([example]) == 1
 
 
-def train(config: Config) -> tuple[Path | None, int]:
-    """Build each brand's practice from the history into the models folder; returns the
-    file (None when there is no history yet) and how many examples it holds."""
+def train(
+    config: Config, extra: Sequence[PracticeExample] = ()
+) -> tuple[Path | None, dict[str, Any]]:
+    """Build each brand's practice from the history (and ``extra``, a labels file's private
+    labels) into the models folder; returns the file (None when there is no history yet) and
+    what it was learned from (examples, brands, private, by_origin)."""
     from nlp.encoders import encoder_for
     from nlp.practice import FILE, build, save
 
     store = open_store(config)
-    examples = store.history.examples()
+    examples = [*store.history.examples(), *extra]
+    summary: dict[str, Any] = {
+        "examples": len(examples),
+        "brands": len({e.brand for e in examples}),
+        "private": sum(1 for e in examples if e.private),
+        "by_origin": dict(Counter(e.origin for e in examples)),
+    }
     if not examples:
-        return None, 0
+        return None, summary
     encoder = encoder_for("m2v", config.models_dir)
     model = build(examples, lambda texts: encoder.encode(texts))
-    return save(model, config.models_dir / FILE), len(examples)
+    return save(model, config.models_dir / FILE), summary

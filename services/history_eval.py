@@ -17,7 +17,7 @@ from pathlib import Path
 from core.config import Config
 from core.history import PracticeExample
 from core.models import Author, Post
-from services.history import _example
+from services.history import parse_line
 
 Scores = dict[str, float]
 
@@ -53,7 +53,7 @@ def load(path: Path) -> list[PracticeExample]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
-                examples.append(_example(raw, number))
+                examples.append(parse_line(raw, number))
     return examples
 
 
@@ -126,7 +126,13 @@ def evaluate(
 def _with_rules(config: Config) -> Config:
     from dataclasses import replace
 
-    return replace(config, classifiers={**config.classifiers, "private": "private.rules.v1"})
+    configured = config.classifiers.get("private", "private.brand.v2")
+    rules = RULES_OF.get(configured, configured)
+    return replace(config, classifiers={**config.classifiers, "private": rules})
+
+
+RULES_OF = {"private.brand.v1": "private.rules.v1", "private.brand.v2": "private.rules.v2"}
+"""The rules each brand-practice classifier falls back on: the "no history" figure."""
 
 
 def format_evaluation(result: Evaluation) -> str:

@@ -370,14 +370,10 @@ class CaseRepository(Protocol):
 
     def events(self, case_id: str) -> list[CaseEvent]: ...
 
-    def all_events(self, *, since: datetime | None = None) -> list[CaseEvent]: ...
-
     def overdue(self, at: datetime) -> list[Case]:
         """Open unanswered cases due before ``at`` not flagged yet, and flagged ones whose
         breach was not notified yet."""
         ...
-
-    def count_by_status(self) -> dict[tuple[str, str], int]: ...
 
     def remove_posts(self, post_ids: Sequence[str]) -> int:
         """Take removed posts out of their cases (a case left with no customer post is
@@ -467,6 +463,11 @@ class HistoryRepository(Protocol):
 
     def add(self, examples: Sequence[PracticeExample]) -> int:
         """Keep examples (each once); returns how many were new."""
+        ...
+
+    def correct(self, example: PracticeExample) -> None:
+        """An agent's correction: it replaces every label of the same post (``post_id``) or
+        of the same brand, text and time."""
         ...
 
     def examples(

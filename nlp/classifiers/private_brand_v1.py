@@ -38,10 +38,14 @@ def brand_of(post: Post, brands: frozenset[str]) -> str | None:
 
 @register_classifier("private.brand.v1", assigns=("private",), requires=("spam", "pii", "intent"))
 class BrandPrivate(Classifier):
+    rules_class: type[RulePrivate] = RulePrivate
+    """The rules that decide alone for a brand without history, and feed the vote across
+    brands."""
+
     def __init__(self, *, models_dir: str | Path, brands: Sequence[str] = ()) -> None:
         self.models_dir = Path(models_dir)
         self.brands = frozenset(brand_key(b) for b in brands)
-        self.rules = RulePrivate()
+        self.rules = self.rules_class()
         self._model: PracticeModel | None = None
         self._loaded = False
         self._lock = threading.Lock()

@@ -271,18 +271,6 @@ class SqlCases:
                 for r in conn.execute(stmt)
             ]
 
-    def all_events(self, *, since: datetime | None = None) -> list[CaseEvent]:
-        stmt = select(_EVENTS).order_by(_EVENTS.c.id)
-        if since is not None:
-            stmt = stmt.where(_EVENTS.c.at >= since)
-        with self._db.begin() as conn:
-            return [
-                CaseEvent(
-                    r.case_id, r.action, r.from_status, r.to_status, r.actor, r.at, dict(r.detail)
-                )
-                for r in conn.execute(stmt)
-            ]
-
     def overdue(self, at: datetime) -> list[Case]:
         """Open cases with no first response whose SLA was due before ``at``, and breached
         cases whose breach is not notified yet."""
@@ -300,13 +288,6 @@ class SqlCases:
         )
         with self._db.begin() as conn:
             return [_row_case(r._mapping) for r in conn.execute(stmt.order_by(_CASES.c.sla_due))]
-
-    def count_by_status(self) -> dict[tuple[str, str], int]:
-        stmt = select(_CASES.c.queue, _CASES.c.status, func.count()).group_by(
-            _CASES.c.queue, _CASES.c.status
-        )
-        with self._db.begin() as conn:
-            return {(q, s): int(n) for q, s, n in conn.execute(stmt)}
 
     def remove_posts(self, post_ids: Sequence[str]) -> int:
         """Compliance: take removed posts out of their cases; a case left with no customer

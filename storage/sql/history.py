@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, cast, delete, func, or_, select
 
 from core.batching import SQL_BATCH, chunked
 from core.history import PracticeExample
@@ -21,30 +21,39 @@ def fingerprint(example: PracticeExample) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _row(e: PracticeExample) -> dict[str, object]:
+    return {
+        "fingerprint": fingerprint(e),
+        "brand": e.brand,
+        "text": e.text,
+        "private": e.private,
+        "reason": e.reason,
+        "origin": e.origin,
+        "post_id": e.post_id,
+        "created_at": e.created_at,
+    }
+
+
 class SqlHistory:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def add(self, examples: Sequence[PracticeExample]) -> int:
-        rows = [
-            {
-                "fingerprint": fingerprint(e),
-                "brand": e.brand,
-                "text": e.text,
-                "private": e.private,
-                "reason": e.reason,
-                "origin": e.origin,
-                "post_id": e.post_id,
-                "created_at": e.created_at,
-            }
-            for e in examples
-        ]
+        rows = [_row(e) for e in examples]
         rows = list({r["fingerprint"]: r for r in rows}.values())
         new = 0
         with self._db.begin() as conn:
             for chunk in chunked(rows, SQL_BATCH):
                 new += len(self._db.insert_new(conn, _TABLE, chunk, "fingerprint"))
         return new
+
+    def correct(self, example: PracticeExample) -> None:
+        same = _TABLE.c.fingerprint == fingerprint(example)
+        if example.post_id is not None:
+            same = or_(same, _TABLE.c.post_id == example.post_id)
+        with self._db.begin() as conn:
+            conn.execute(delete(_TABLE).where(same))
+            self._db.insert_new(conn, _TABLE, [_row(example)], "fingerprint")
 
     def examples(
         self, *, brand: str | None = None, before: datetime | None = None

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
 from core.insights import Activity
-from core.models import Author, Enrichment, Post, RoutingDecision
+from core.models import ENGAGEMENT_METRICS, Author, Enrichment, Post, RoutingDecision
 from core.timeutil import now
 from storage.base import QueueItem, StoredRecord
 from storage.sql import schema
@@ -175,7 +175,7 @@ class SqlPosts:
             )
             for r in rows:
                 metrics = r.metrics or {}
-                engagement = sum(int(metrics.get(k) or 0) for k in ENGAGEMENT)
+                engagement = sum(int(metrics.get(k) or 0) for k in ENGAGEMENT_METRICS)
                 sentiment = ((r.data or {}).get("results") or {}).get("sentiment") or {}
                 yield Activity(
                     post_id=r.id,
@@ -306,7 +306,3 @@ def row_post(m: Any) -> Post:
         title=m["title"],
         cleaned=tuple(m["cleaned"] or ()),
     )
-
-
-ENGAGEMENT = ("like_count", "retweet_count", "reply_count", "quote_count", "score")
-"""What counts as engagement a post received (X's public metrics, Reddit's score)."""

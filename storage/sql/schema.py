@@ -213,7 +213,6 @@ cases = Table(
     Column("breach_notified_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
     Column("reopened", Integer, nullable=False),
-    Column("previous_case_id", String(96)),
     # conversation + customer while the case is open, NULL once closed: a unique index, so
     # two runs can never open two cases for one open conversation.
     Column("open_key", String(256), unique=True),

@@ -199,3 +199,20 @@ def test_feedback_is_stored_for_training(
         )
         == 1
     )
+
+
+def test_train_with_a_bad_labels_file_names_the_rows_and_trains_nothing(
+    tmp_path: Path, config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = load_config(config_path).models_dir
+    before = {p.name: p.stat().st_mtime_ns for p in models.iterdir() if p.is_file()}
+    labels = write_csv(
+        tmp_path / "ours.csv",
+        ["text", "sentiment"],
+        [["fine", "neutral"], ["oops", "angry"]],
+    )
+    code = main(["--config", str(config_path), "train", "--labels", str(labels)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "ours.csv line 3: sentiment 'angry' is not one of negative, neutral, positive" in err
+    assert {p.name: p.stat().st_mtime_ns for p in models.iterdir() if p.is_file()} == before

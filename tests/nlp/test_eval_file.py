@@ -89,7 +89,7 @@ def test_evaluate_file_reports_pii_types_and_private_with_the_configured_pipelin
     assert pii.splitlines()[0] == "pii with pii.spacy.v1 on p.csv (3 rows)"
     assert pii.splitlines()[-1] == "rows with exactly the right types: 1.0000"
     private = evaluate_file(config, task="private", path=data, label_column="private")
-    assert private.splitlines()[0] == "private with private.brand.v1 on p.csv (3 rows)"
+    assert private.splitlines()[0] == "private with private.brand.v2 on p.csv (3 rows)"
     assert "accuracy      1.0000" in private.splitlines()
 
 

@@ -154,7 +154,7 @@ def test_build_pipeline_runs_the_configured_tasks_in_dependency_order() -> None:
         "sentiment.minilm.v1",
         "pii.spacy.v1",
         "intent.minilm.v1",
-        "private.brand.v1",
+        "private.brand.v2",
     ]
 
 

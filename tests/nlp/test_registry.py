@@ -33,6 +33,8 @@ def test_registry_snapshot_lists_every_classifier_with_its_tasks() -> None:
         "pii.spacy.v1": (("pii",), ()),
         "private.brand.v1": (("private",), ("spam", "pii", "intent")),
         "private.rules.v1": (("private",), ("spam", "pii", "intent")),
+        "private.brand.v2": (("private",), ("spam", "pii", "intent", "sentiment")),
+        "private.rules.v2": (("private",), ("spam", "pii", "intent", "sentiment")),
         "sentiment.m2v.v1": (("sentiment",), ()),
         "sentiment.minilm.v1": (("sentiment",), ()),
         "sentiment.vader.v1": (("sentiment",), ()),

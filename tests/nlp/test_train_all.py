@@ -47,9 +47,72 @@ def test_train_models_trains_on_the_corrections_passed_in(
         "MODEL_CARD.md",
     ]
     assert all(path.parent == tmp_path / "models" for path in written)
-    assert any("(1 corrections)" in message for message in messages)
+    assert any("(1 corrections, 0 of your labelled posts)" in message for message in messages)
 
 
 def test_train_models_rejects_an_unknown_tier(config_path: Path) -> None:
     with pytest.raises(InputError, match="unknown tier 'bert'"):
         train_all.train_models(load_config(config_path), tiers=("bert",))
+
+
+def test_train_models_weighs_in_labelled_posts_and_the_card_records_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real fast-tier head: posts of the brand's own slang, labelled, move its decisions;
+    the model card names the labels file."""
+    monkeypatch.setenv("EARSHOT_MODELS", str(tmp_path / "models"))
+    import shutil
+
+    shutil.copytree(
+        ROOT / "var" / "models" / "m2v-all-MiniLM-L6-v2",
+        tmp_path / "models" / "m2v-all-MiniLM-L6-v2",
+    )
+    config = load_config(ROOT / "earshot.yaml")
+    # "zorp" is this brand's word for a delay, "glim" its word for a fix (nobody else's).
+    labelled = [
+        (f"the {thing} is zorp again #{i}", "negative")
+        for i, thing in enumerate(["tram", "bus", "train", "ferry", "line", "route"] * 4)
+    ]
+    labelled += [
+        (f"the {thing} is glim now #{i}", "positive")
+        for i, thing in enumerate(["tram", "bus", "train", "ferry", "line", "route"] * 4)
+    ]
+    probe = ["the metro is zorp", "the metro is glim"]
+
+    def probabilities(with_labels: bool) -> list[float]:
+        train_all.train_models(
+            config,
+            labelled={"sentiment": labelled} if with_labels else {},
+            label_files=[
+                {
+                    "file": "ours.csv",
+                    "sha256": "ab" * 32,
+                    "rows": 48,
+                    "labels": {"sentiment": {"negative": 24, "positive": 24}},
+                    "brands": [],
+                }
+            ]
+            if with_labels
+            else [],
+            tiers=("m2v",),
+            tasks=("sentiment",),
+        )
+        head = Head.load(tmp_path / "models" / "sentiment.m2v.v1.json")
+        from nlp.encoders import encoder_for
+
+        probs = head.predict_proba(
+            head.features(probe, encoder_for("m2v", config.models_dir).encode)
+        )
+        return [
+            float(probs[0][head.classes.index("negative")]),
+            float(probs[1][head.classes.index("positive")]),
+        ]
+
+    before = probabilities(False)
+    after = probabilities(True)
+    assert after[0] > 0.5 and after[1] > 0.5
+    assert after[0] > before[0] + 0.2 and after[1] > before[1] + 0.2
+    head = Head.load(tmp_path / "models" / "sentiment.m2v.v1.json")
+    assert head.meta["by_origin"]["labels"] == 48
+    card = (tmp_path / "models" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "| ours.csv | abababababab | 48 | sentiment: negative 24, positive 24 |" in card

@@ -61,3 +61,37 @@ def test_classify_file_any_field_value_gives_one_json_row_per_line(
     assert "error" not in rows[-1] and rows[-1]["id"] == "ok"
     for line in out.getvalue().splitlines():
         json.loads(line, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+def test_classify_file_workers_give_the_same_rows_in_the_same_order(
+    config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes (a worker per core for a large file) write exactly what one process
+    writes, bad lines included, in input order, over several batches."""
+    from services import classify_file as module
+
+    monkeypatch.setattr(module, "CLASSIFY_BATCH", 7)
+    texts = [
+        "@HaldenSupport my card 4111 1111 1111 1111 was charged twice",
+        "love the new app, thanks!",
+        "where is my parcel? order HLD-1234567",
+        "el paquete no ha llegado",
+        "win a free phone, click here http://spam.example",
+    ]
+    lines = [json.dumps({"id": i, "text": f"{texts[i % 5]} {i}"}) for i in range(40)]
+    lines[12] = "{not json"
+    lines[30] = json.dumps({"id": 30, "text": "ask our team", "brand": "HaldenSupport"})
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    alone, together = io.StringIO(), io.StringIO()
+    messages: list[str] = []
+    assert classify_file(config, source, alone, workers=1) == (40, 1)
+    assert classify_file(config, source, together, workers=2, progress=messages.append) == (40, 1)
+    assert "classifying with 2 worker processes" in messages
+    assert together.getvalue() == alone.getvalue()
+    rows = [json.loads(line) for line in together.getvalue().splitlines()]
+    assert [r["line"] for r in rows] == list(range(1, 41))
+    assert rows[12]["error"].endswith(
+        "in.jsonl:13: invalid JSON (Expecting property name enclosed in double quotes)"
+    )
+    assert rows[0]["pii"]["spans"][0]["type"] == "card"

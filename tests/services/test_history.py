@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.config import Config, load_config
-from services import cases, history, training
+from core.errors import InvalidValueError
+from services import cases, feedback, history, training
 from services.classify_file import classify_file
+from services.labels import read_labels
 from services.runtime import open_store
 from tests.conftest import write_config
 from tests.services.test_cases import feed, post
@@ -117,3 +119,66 @@ def test_history_each_brand_gets_its_own_practice(config: Config, tmp_path: Path
     assert private["n"]["move_private"] is False
     assert private["n"]["reasons"][0].startswith("your team moved 0 of 10")
     assert private["m"]["move_private"] is True  # the brand found from the mention
+
+
+def classify_lines(config: Config, tmp_path: Path, lines: list[dict]) -> dict[str, dict]:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    with out.open("w", encoding="utf-8") as sink:
+        classify_file(config, source, sink)
+    return {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+
+
+def test_history_labels_file_teaches_each_brand_its_practice(
+    config: Config, tmp_path: Path
+) -> None:
+    """`earshot train --labels` with private labels: with no other history, the brand labelled
+    all private gets private decisions and the one labelled all public does not."""
+    texts = ["where is my parcel", "the app crashes on login", "can I change my plan"]
+    rows = [
+        {"text": f"{texts[i % 3]} ({i})", "private": brand == "HaldenSupport", "brand": brand}
+        for brand in ("HaldenSupport", "HaldenHome")
+        for i in range(12)
+    ]
+    labels_file = tmp_path / "ours.jsonl"
+    labels_file.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    written = training.train(config, tiers=(), labels=[read_labels(labels_file)])
+    assert config.models_dir / "private.brand.v1.npz" in written
+    assert open_store(config).history.counts() == {}  # a labels file is not imported history
+    card = (config.models_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "| ours.jsonl |" in card and "private: private 12, public 12" in card
+    assert "24 labelled customer posts of 2 brands (labels 24)" in card
+    decided = classify_lines(
+        config,
+        tmp_path,
+        [
+            {"id": "a", "text": "where is my parcel, help", "brand": "HaldenSupport"},
+            {"id": "b", "text": "where is my parcel, help", "brand": "HaldenHome"},
+        ],
+    )
+    assert decided["a"]["private"]["move_private"] is True
+    assert decided["b"]["private"]["move_private"] is False
+
+
+def test_history_agent_correction_replaces_the_live_label(config: Config) -> None:
+    feed(config, [post("200", text="@HaldenSupport my order is late")])
+    reply = post(
+        "201",
+        handle="HaldenSupport",
+        conversation="200",
+        reply_to="200",
+        text="@dani_reyes Please DM us your order number.",
+    )
+    feed(config, [reply])
+    assert [e.private for e in open_store(config).history.examples()] == [True]
+    feedback.correct(config, "x:200", "private", "public")
+    (example,) = open_store(config).history.examples()
+    assert (example.private, example.origin, example.post_id) == (False, "feedback", "x:200")
+    assert feedback.corrections(config) == {"intent": [], "sentiment": []}
+
+
+def test_history_correction_needs_a_brand_the_post_addresses(config: Config) -> None:
+    feed(config, [post("300", text="nice weather for a walk")])
+    with pytest.raises(InvalidValueError, match="addresses no brand account"):
+        feedback.correct(config, "x:300", "private", "private")

@@ -92,7 +92,6 @@ def upgrade() -> None:
         sa.Column("breach_notified_at", sa.DateTime(), nullable=True),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.Column("reopened", sa.Integer(), nullable=False),
-        sa.Column("previous_case_id", sa.String(96), nullable=True),
         sa.Column("open_key", sa.String(256), nullable=True, unique=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
