@@ -28,8 +28,10 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -511,21 +513,42 @@ def finish_run(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]:
-    """One listening cycle over every configured source, without Airflow."""
-    run_id = start_run(config)
-    recover(config, run_id, progress)
+    """One listening cycle over every configured source, without Airflow. Returns the run's
+    summary, with the seconds each step took (``seconds``)."""
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def timed(step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - started
+
+    with timed("start"):
+        run_id = start_run(config)
+    with timed("recover"):
+        recover(config, run_id, progress)
     for name in config.source_names():
-        batch = collect(config, name, run_id)
+        with timed("collect"):
+            batch = collect(config, name, run_id)
         if progress:
             progress(
                 f"{name}: fetched {batch['fetched']} posts, {batch['dead_letters']} bad records"
             )
-        classify(config, batch["batch_id"], progress)
-        store_batch(config, batch["batch_id"])
-        route(config, batch["batch_id"])
-    index(config)
-    check_sla(config, run_id)
-    return finish_run(config, run_id)
+        with timed("classify"):
+            classify(config, batch["batch_id"], progress)
+        with timed("store"):
+            store_batch(config, batch["batch_id"])
+        with timed("route"):
+            route(config, batch["batch_id"])
+    with timed("index"):
+        index(config)
+    with timed("sla"):
+        check_sla(config, run_id)
+    with timed("finish"):
+        summary = finish_run(config, run_id)
+    return {**summary, "seconds": {k: round(v, 2) for k, v in seconds.items()}}
 
 
 def check_sla(config: Config, run_id: str | None = None) -> dict[str, int]:

@@ -53,6 +53,14 @@ def test_pipeline_report_shows_new_posts_and_queues(config_path: Path) -> None:
     assert "billing" in report and "care" in report
 
 
+def test_pipeline_run_once_reports_the_time_of_each_step(config_path: Path) -> None:
+    summary = pipeline.run_once(load_config(config_path))
+    steps = summary["seconds"]
+    assert {"collect", "classify", "store", "route", "index"} <= set(steps)
+    assert all(isinstance(v, float) and v >= 0 for v in steps.values())
+    assert steps["classify"] > 0
+
+
 def test_pipeline_crash_before_store_loses_nothing_and_duplicates_nothing(
     config_path: Path,
 ) -> None:
