@@ -547,6 +547,23 @@ def cmd_compliance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from services import reports, runtime
+    from services.backfill import backfill
+
+    config = _config(args)
+    runtime.check(config)
+    summary = backfill(
+        config, args.source, utc(args.since), restart=args.restart, progress=_progress
+    )
+    print(reports.format_report(config, summary))
+    print(
+        f"backfilled {args.source} from {args.since:%Y-%m-%d}: {summary['new_posts']} new posts"
+        f" in {summary['batches']} batches ({summary['posts_per_second']:,.0f} posts/s)"
+    )
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from services.labels import read_labels
     from services.training import train
@@ -853,6 +870,17 @@ def build_parser() -> argparse.ArgumentParser:
     comply = sub.add_parser("compliance", help="remove stored posts deleted at the source")
     comply.add_argument("--source", action="append", help="only this source (repeatable)")
     comply.set_defaults(func=cmd_compliance)
+
+    fill = sub.add_parser(
+        "backfill",
+        help="collect a source's history from a date, in batches, resumable, beside the schedule",
+    )
+    fill.add_argument("--source", required=True, help="a configured source")
+    fill.add_argument("--since", required=True, type=_date, help="first day (2026-11-01)")
+    fill.add_argument(
+        "--restart", action="store_true", help="start over instead of resuming an earlier one"
+    )
+    fill.set_defaults(func=cmd_backfill)
 
     train = sub.add_parser("train", help="train the classifier heads (and distill the encoder)")
     train.add_argument("--tier", choices=["m2v", "minilm", "all"], default="all")

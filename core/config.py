@@ -118,6 +118,15 @@ class ElasticSettings(_Strict):
     password: str | None = Field(default=None, exclude=True, repr=False)
 
 
+class PipelineSettings(_Strict):
+    """How the listening cycle cuts its work (the ``pipeline`` section)."""
+
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    """Posts per batch: a source's new posts are collected, classified, stored and routed
+    this many at a time (whole pages or lines, so a batch can be a little larger), so memory
+    does not grow with a backlog."""
+
+
 class SearchSettings(_Strict):
     backend: Literal["embedded", "elasticsearch"] = "embedded"
     elasticsearch: ElasticSettings | None = None
@@ -129,6 +138,7 @@ class _File(_Strict):
     home: str = "var"
     store: StoreSettings = StoreSettings()
     search: SearchSettings = SearchSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     sources: list[SourceConfig]
     classifiers: dict[str, str]
     intents: str
@@ -136,7 +146,7 @@ class _File(_Strict):
     insights: str | None = None
     pii_patterns: dict[str, str] = {}
 
-    @field_validator("store", "search", "pii_patterns", mode="before")
+    @field_validator("store", "search", "pipeline", "pii_patterns", mode="before")
     @classmethod
     def _empty_section(cls, value: Any) -> Any:
         return {} if value is None else value  # a section left with only comments in it
@@ -180,6 +190,8 @@ class Config:
     models_dir: Path
     insights_path: Path | None = None
     """Marketing insights' settings (``insights:``); None: the defaults."""
+    batch_size: int = PipelineSettings().batch_size
+    """Posts per batch in the listening cycle and backfills (``pipeline.batch_size``)."""
 
     @property
     def base_dir(self) -> Path:
@@ -326,6 +338,7 @@ def load_config(path: str | Path | None = None) -> Config:
         pii_patterns=dict(parsed.pii_patterns),
         models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
         insights_path=insights_path,
+        batch_size=parsed.pipeline.batch_size,
     )
 
 

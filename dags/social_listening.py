@@ -3,8 +3,10 @@ store -> route (routing opens and grows cases); then index (the search index cat
 the outbox), check_sla (flags cases past their due time) and finish.
 
 Each task calls one function of :mod:`services.pipeline`; XCom carries batch ids and counts
-only. Live sources run in an Airflow pool per platform (``x_api``, ``reddit_api``) so that
-parallel runs never exceed a platform's rate limits; replayed sources use the default pool.
+only. A source's new posts are staged as batches of ``pipeline.batch_size``; each step works
+through its source's batches in order. Live sources run in an Airflow pool per platform
+(``x_api``, ``reddit_api``) so that parallel runs never exceed a platform's rate limits;
+replayed sources use the default pool.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def social_listening() -> None:
         from services import pipeline
 
         try:
-            return pipeline.collect(load_config(), source, cycle, until=data_interval_end)
+            return pipeline.collect_all(load_config(), source, cycle, until=data_interval_end)
         except ListenerAuthError as e:
             raise AirflowFailException(str(e)) from None  # retrying bad credentials only hurts
 
@@ -62,21 +64,21 @@ def social_listening() -> None:
         from core.config import load_config
         from services import pipeline
 
-        return pipeline.classify(load_config(), batch["batch_id"])
+        return pipeline.classify_all(load_config(), batch)
 
     @task
     def store(batch: dict[str, Any]) -> dict[str, Any]:
         from core.config import load_config
         from services import pipeline
 
-        return pipeline.store_batch(load_config(), batch["batch_id"])
+        return pipeline.store_all(load_config(), batch)
 
     @task
     def route(batch: dict[str, Any]) -> dict[str, Any]:
         from core.config import load_config
         from services import pipeline
 
-        return pipeline.route(load_config(), batch["batch_id"])
+        return pipeline.route_all(load_config(), batch)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def index() -> dict[str, int]:

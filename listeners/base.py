@@ -44,11 +44,15 @@ class Removal(NamedTuple):
 
 @dataclass(frozen=True)
 class Fetch:
-    """What one fetch produced: posts, records that failed, and the cursor to save after commit."""
+    """What one fetch produced: posts, records that failed, and the cursor to save after commit.
+
+    ``more``: the fetch stopped at its ``limit`` with posts still to read; fetching again from
+    ``cursor`` goes on where it stopped."""
 
     posts: tuple[Post, ...]
     dead_letters: tuple[DeadLetter, ...]
     cursor: dict[str, Any]
+    more: bool = False
 
 
 class Listener(Protocol):
@@ -56,10 +60,21 @@ class Listener(Protocol):
 
     name: str
 
-    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
-        """Fetch what was posted after ``cursor`` (and before ``until``, if given).
+    def fetch(
+        self,
+        cursor: dict[str, Any] | None,
+        *,
+        until: datetime | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Fetch:
+        """Fetch what was posted after ``cursor`` (and before ``until``, if given; from
+        ``since`` on, if given: a backfill's start).
 
-        Returns the cursor to save once the posts are committed; never saves it itself.
+        With ``limit``, stops once about that many posts are read (at the end of a line, page
+        or stream, so the cursor can resume there) and says whether more is left
+        (:attr:`Fetch.more`). Returns the cursor to save once the posts are committed; never
+        saves it itself.
         """
         ...
 

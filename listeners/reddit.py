@@ -153,7 +153,18 @@ class RedditListener:
                 partial(everywhere.search, term, sort="new", limit=LISTING_LIMIT),
             )
 
-    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
+    def fetch(
+        self,
+        cursor: dict[str, Any] | None,
+        *,
+        until: datetime | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Fetch:
+        """Each stream, newest first, down to its last item seen (or to ``since``). Reddit's
+        listings cannot be resumed in the middle, so ``limit`` is honoured between streams:
+        once it is reached the remaining streams wait for the next fetch (a stream holds at
+        most about 1,000 items)."""
         now = self.clock()
         state = SourceState.from_cursor(cursor)
         if state.rate_limited_until is not None and now < state.rate_limited_until:
@@ -164,9 +175,14 @@ class RedditListener:
         state.rate_limited_until = None
         posts: list[Post] = []
         letters: list[DeadLetter] = []
+        more = False
+        start = None if since is None else since.timestamp()
         for key, listing in self._streams():
+            if limit is not None and len(posts) >= limit:
+                more = True
+                break
             mark = state.streams.get(key, {})
-            since = float(mark.get("created_utc", 0.0))
+            last = float(mark.get("created_utc", 0.0))
             newest = dict(mark)
             seen = 0
             reached = False
@@ -174,8 +190,11 @@ class RedditListener:
                 for item in listing():
                     seen += 1
                     created = float(getattr(item, "created_utc", 0.0))
-                    if mark and (created < since or item.fullname == mark.get("fullname")):
+                    if mark and (created < last or item.fullname == mark.get("fullname")):
                         reached = True
+                        break
+                    if not mark and start is not None and created < start:
+                        reached = True  # a backfill's start
                         break
                     if until is not None and created > until.timestamp():
                         continue
@@ -205,19 +224,19 @@ class RedditListener:
                     state.rate_limited_until,
                 )
                 break  # this stream and the rest keep their position
-            if mark and not reached and seen >= LISTING_LIMIT - 50:
-                start = datetime.fromtimestamp(since, tz=UTC)
+            if (mark or start is not None) and not reached and seen >= LISTING_LIMIT - 50:
+                gap_from = datetime.fromtimestamp(last if mark else start or 0.0, tz=UTC)
                 state.add_gap(
-                    start, now, f"{key}: backlog larger than Reddit's ~1,000-item listing"
+                    gap_from, now, f"{key}: backlog larger than Reddit's ~1,000-item listing"
                 )
                 log.error(
-                    "%s: coverage gap on %s since %s (listing exhausted)", self.name, key, start
+                    "%s: coverage gap on %s since %s (listing exhausted)", self.name, key, gap_from
                 )
             if newest:
                 state.streams[key] = newest
-        if state.rate_limited_until is None:
+        if state.rate_limited_until is None and not more:
             state.last_success = now
-        return Fetch(tuple(posts), tuple(letters), state.to_cursor())
+        return Fetch(tuple(posts), tuple(letters), state.to_cursor(), more=more)
 
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Ask Reddit which stored items were deleted or removed (100 fullnames a request)."""

@@ -57,16 +57,34 @@ class ReplayListener:
             found.extend(files)
         return list(dict.fromkeys(found))
 
+    def share_read(self, cursor: dict[str, Any] | None) -> float | None:
+        """The share of the files' bytes a cursor has consumed (a backfill's progress)."""
+        marks = (cursor or {}).get("files") or {}
+        total = done = 0
+        for path in self.files():
+            size = path.stat().st_size
+            total += size
+            done += min(size, int((marks.get(self._key(path)) or {}).get("bytes", 0)))
+        return done / total if total else None
+
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Replayed files never change after the fact: nothing to remove."""
         return []
 
-    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
+    def fetch(
+        self,
+        cursor: dict[str, Any] | None,
+        *,
+        until: datetime | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Fetch:
         consumed: dict[str, int] = dict((cursor or {}).get("lines", {}))
         marks: dict[str, dict[str, Any]] = dict((cursor or {}).get("files", {}))
         posts: list[Post] = []
         letters: list[DeadLetter] = []
-        skipped = 0
+        skipped = older = 0
+        more = False
         for path in self.files():
             key = self._key(path)
             start = consumed.get(key, 0)
@@ -80,12 +98,19 @@ class ReplayListener:
                 )
                 start = 0
             end, offset = start, int((marks.get(key) or {}).get("bytes", 0)) if start else 0
-            for number, raw, after in _complete_lines(path, start):
+            for number, raw, after in _complete_lines(path, start, offset):
+                if limit is not None and len(posts) + len(letters) >= limit:
+                    more = True  # this line and the rest wait for the next fetch
+                    break
                 end, offset = number, after
                 if not raw.strip():
                     continue
                 location = f"{key}:{number}"
                 new_posts, new_letters, new_skipped = self.parse_line(raw, location)
+                if since is not None:
+                    kept = [p for p in new_posts if p.created_at >= since]
+                    older += len(new_posts) - len(kept)
+                    new_posts = kept
                 posts.extend(new_posts)
                 letters.extend(new_letters)
                 skipped += new_skipped
@@ -93,6 +118,8 @@ class ReplayListener:
             if end and not offset:  # a cursor from before byte offsets were kept
                 offset = _offset_after(path, end)
             marks[key] = {"bytes": offset, "head": _head(path, offset)}
+            if more:
+                break
         for letter in letters:
             log.warning(
                 "%s: bad record sent to the dead-letter table: %s",
@@ -103,10 +130,13 @@ class ReplayListener:
             log.info(
                 "%s: skipped %d posts deleted or removed before they were seen", self.name, skipped
             )
+        if older:
+            log.info("%s: skipped %d posts from before %s", self.name, older, since)
         return Fetch(
             posts=tuple(posts),
             dead_letters=tuple(letters),
             cursor={"lines": consumed, "files": marks},
+            more=more,
         )
 
     def _key(self, path: Path) -> str:
@@ -167,16 +197,22 @@ class ReplayListener:
         return (children if isinstance(children, list) else None), normalize_reddit_thing
 
 
-def _complete_lines(path: Path, skip: int) -> Iterator[tuple[int, bytes, int]]:
+def _complete_lines(path: Path, skip: int, offset: int = 0) -> Iterator[tuple[int, bytes, int]]:
     """Yield ``(line number, bytes, offset after the line)`` after the first ``skip`` lines,
-    1-based.
+    1-based. ``offset``, when known, is where line ``skip + 1`` starts: reading seeks there
+    instead of counting lines from the start (a backfill reads a large file in many fetches).
 
     A last line without a newline is still being written by whoever appends to the file;
     it is left for the next fetch.
     """
-    offset = 0
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        if skip and offset:
+            handle.seek(offset)
+            lines: Iterator[tuple[int, bytes]] = enumerate(handle, start=skip + 1)
+        else:
+            offset = 0
+            lines = enumerate(handle, start=1)
+        for number, raw in lines:
             offset += len(raw)
             if number <= skip:
                 continue

@@ -18,6 +18,7 @@ from core import timeutil
 from core.config import XSourceConfig
 from core.errors import ConfigError, ListenerAuthError, ListenerError, RateLimited
 from core.models import DeadLetter, Post
+from core.timeutil import from_iso, to_iso
 from listeners.base import Fetch, Removal, failure, payload_bytes
 from listeners.credentials import x_bearer_token
 from listeners.http import DEFAULT_TIMEOUT, ApiAdapter, mount, protect_secret, scrub
@@ -131,7 +132,18 @@ class XListener:
         for account in self.accounts:
             yield f"mentions:{account}", self.client.get_users_mentions, {"id": account, **fields}
 
-    def fetch(self, cursor: dict[str, Any] | None, *, until: datetime | None = None) -> Fetch:
+    def fetch(
+        self,
+        cursor: dict[str, Any] | None,
+        *,
+        until: datetime | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Fetch:
+        """Each stream, newest first, from its last id seen (or from ``since``, at most seven
+        days back). With ``limit``, stops after the page that reaches it and keeps that
+        stream's next page token, so the next fetch resumes the same stream where it
+        stopped (same time window, same pages count towards ``max_pages``)."""
         now = self.clock()
         state = SourceState.from_cursor(cursor)
         if state.rate_limited_until is not None and now < state.rate_limited_until:
@@ -153,23 +165,42 @@ class XListener:
                 horizon,
             )
             state.streams = {}  # since_ids older than the window are rejected by X
+        start_time = horizon
+        if since is not None:
+            if since < horizon:
+                log.warning(
+                    "%s: X recent search reaches back 7 days only: collecting from %s, not %s",
+                    self.name,
+                    to_iso(horizon),
+                    to_iso(since),
+                )
+            start_time = max(since, horizon)
         # X wants end_time at least 10 s in the past.
         end_time = min(until or now, now - timedelta(seconds=15))
 
         posts: list[Post] = []
         letters: list[DeadLetter] = []
+        more = False
         for key, method, params in self._streams():
-            since_id = state.streams.get(key, {}).get("since_id")
+            mark = state.streams.get(key, {})
+            since_id = mark.get("since_id")
+            resume = mark.get("next_token")
             if since_id:
                 params["since_id"] = since_id
             else:
-                params["start_time"] = horizon
-            params["end_time"] = end_time
-            newest = int(since_id) if since_id else 0
-            page_no = 0
+                params["start_time"] = from_iso(mark.get("start_time")) if resume else start_time
+            params["end_time"] = from_iso(mark.get("end_time")) if resume else end_time
+            newest = int(mark.get("newest") or since_id or 0) if resume else int(since_id or 0)
+            done_pages = int(mark.get("pages") or 0) if resume else 0
+            page_no = done_pages
+            stopped = None
             try:
-                pages_iter = iter(tweepy.Paginator(method, limit=self.max_pages, **params))
-                for page_no, page in enumerate(pages_iter, start=1):
+                pages_iter = iter(
+                    tweepy.Paginator(
+                        method, limit=self.max_pages - done_pages, pagination_token=resume, **params
+                    )
+                )
+                for page_no, page in enumerate(pages_iter, start=done_pages + 1):
                     users = users_by_id(page)
                     data = page.get("data") or []
                     for index, tweet in enumerate(data if isinstance(data, list) else [data]):
@@ -186,6 +217,14 @@ class XListener:
                     newest_id = meta.get("newest_id") if isinstance(meta, dict) else None
                     if isinstance(newest_id, str) and newest_id.isascii() and newest_id.isdigit():
                         newest = max(newest, int(newest_id))
+                    if (
+                        limit is not None
+                        and len(posts) >= limit
+                        and page_no < self.max_pages
+                        and pages_iter.next_token is not None
+                    ):
+                        stopped = pages_iter.next_token
+                        break
                 truncated = page_no == self.max_pages and pages_iter.next_token is not None
             except tweepy.TooManyRequests as e:
                 state.rate_limited_until = _reset_time(e, now + timedelta(minutes=15))
@@ -199,15 +238,28 @@ class XListener:
                 break  # this stream and the rest keep their old position
             except (tweepy.HTTPException, requests.RequestException) as e:
                 raise self._error(e, f"on {key}") from None
+            if stopped is not None:  # the limit: resume this stream here next time
+                state.streams[key] = {
+                    **({"since_id": since_id} if since_id else {}),
+                    "next_token": stopped,
+                    "newest": str(newest),
+                    "pages": page_no,
+                    "start_time": to_iso(params.get("start_time")),
+                    "end_time": to_iso(params["end_time"]),
+                }
+                more = True
+                break
             if truncated:
                 state.add_gap(
                     horizon, now, f"more than {self.max_pages} pages for {key}; older ones skipped"
                 )
             if newest:
                 state.streams[key] = {"since_id": str(newest)}
-        if state.rate_limited_until is None:
+            else:
+                state.streams.pop(key, None)  # nothing seen yet: start from the window again
+        if state.rate_limited_until is None and not more:
             state.last_success = now
-        return Fetch(tuple(posts), tuple(letters), state.to_cursor())
+        return Fetch(tuple(posts), tuple(letters), state.to_cursor(), more=more)
 
     def check(self, post_ids: Sequence[str]) -> list[Removal]:
         """Ask X which stored tweets were deleted or became protected (100 ids a request)."""

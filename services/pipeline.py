@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.batching import CLASSIFY_BATCH, chunked
-from core.config import Config
+from core.config import Config, XSourceConfig
 from core.errors import (
     ConfigError,
     ConflictError,
@@ -46,10 +46,10 @@ from core.errors import (
 )
 from core.models import DeadLetter, Enrichment, Post
 from core.redaction import redact_pii
-from core.timeutil import now
+from core.timeutil import now, to_iso
 from services import cases, indexing, metrics
 from services.runtime import open_search, open_store, router
-from storage import Batch, Run, Store
+from storage import STAGES, Batch, Run, Store
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -60,6 +60,9 @@ classified) is taken for dead, and a later run finishes its batches."""
 RUN_HISTORY = timedelta(days=30)
 """Finished runs (and their batches' counts) are kept this long for reports."""
 MAX_BATCH_ID = 64
+BACKFILL_MAX_PAGES = 100_000
+"""X pages one backfill stream may read (the live schedule keeps its source's ``max_pages``):
+the limit only bounds a backfill's batch, not how far back it reaches."""
 SYSTEMIC_ERRORS = (ConfigError, ModelMissingError, UnknownClassifierError)
 """Classifier failures that are not about one post: they stop the step instead of
 dead-lettering every post."""
@@ -188,22 +191,39 @@ def route_unrouted(config: Config, progress: Progress | None = None) -> int:
 
 
 def collect(
-    config: Config, source_name: str, run_id: str, *, until: datetime | None = None
+    config: Config,
+    source_name: str,
+    run_id: str,
+    *,
+    until: datetime | None = None,
+    part: int = 1,
+    follows: str | None = None,
+    since: datetime | None = None,
+    cursor_key: str | None = None,
 ) -> dict[str, Any]:
-    """Fetch new posts from one source and stage them as a batch. Returns ids and counts.
+    """Fetch the next batch of a source's new posts (at most about ``config.batch_size``)
+    and stage it. Returns its id, counts, and whether the source has more (``more``).
 
-    ``until`` bounds the time window (Airflow passes the end of the data interval). The
-    source's new cursor is staged with the batch and saved only when the batch is stored.
+    The fetch starts at the saved cursor, or where batch ``follows`` of the same run ended
+    (its pending cursor) when later batches are collected before earlier ones are stored.
+    ``part`` numbers a run's batches of one source. ``until`` bounds the time window (Airflow
+    passes the end of the data interval); ``since`` and ``cursor_key`` are a backfill's start
+    and own cursor. The new cursor is staged with the batch and saved only when the batch is
+    stored.
     """
     from listeners import build_listener
 
     store = open_store(config)
     store.staging.touch_run(run_id)
-    listener = build_listener(config.source(source_name), base_dir=config.base_dir)
-    previous = store.cursors.get(source_name)
-    fetch = listener.fetch(previous, until=until)
+    source = config.source(source_name)
+    if cursor_key is not None and isinstance(source, XSourceConfig):
+        source = source.model_copy(update={"max_pages": BACKFILL_MAX_PAGES})
+    listener = build_listener(source, base_dir=config.base_dir)
+    key = cursor_key or source_name
+    previous = store.staging.batch(follows).pending_cursor if follows else store.cursors.get(key)
+    fetch = listener.fetch(previous, until=until, since=since, limit=config.batch_size)
     dead = store.dead_letters.add(fetch.dead_letters)
-    batch_id = batch_id_of(run_id, source_name)
+    batch_id = batch_id_of(run_id, source_name, part, backfill=cursor_key is not None)
     new_gaps = len(fetch.cursor.get("gaps") or []) - len((previous or {}).get("gaps") or [])
     counts = {
         "fetched": len(fetch.posts),
@@ -211,13 +231,17 @@ def collect(
         "new_gaps": max(0, new_gaps),
         "rate_limited": int(bool(fetch.cursor.get("rate_limited_until"))),
     }
+    pending = dict(fetch.cursor)
+    if since is not None:
+        pending["since"] = to_iso(since)  # what the backfill was started with
     store.staging.stage_batch(
         batch_id=batch_id,
         run_id=run_id,
         source=source_name,
         posts=fetch.posts,
-        pending_cursor=fetch.cursor,
+        pending_cursor=pending,
         counts=counts,
+        cursor_key=cursor_key,
     )
     metrics.record_collection(
         source_name,
@@ -226,21 +250,52 @@ def collect(
         rate_limited=bool(counts["rate_limited"]),
     )
     log.info(
-        "collected %d posts from %s (%d bad records, %d new in the dead-letter table)",
+        "collected %d posts from %s (%d bad records, %d new in the dead-letter table)%s",
         len(fetch.posts),
         source_name,
         len(fetch.dead_letters),
         dead,
+        "; more to come" if fetch.more else "",
     )
-    return {"batch_id": batch_id, "source": source_name, **counts}
+    return {"batch_id": batch_id, "source": source_name, "more": fetch.more, **counts}
 
 
-def batch_id_of(run_id: str, source_name: str) -> str:
-    """``<run>:<source>``, or ``<run>:<hash of source>`` if that would be too long."""
-    batch_id = f"{run_id}:{source_name}"
+def collect_all(
+    config: Config, source_name: str, run_id: str, *, until: datetime | None = None
+) -> dict[str, Any]:
+    """Stage every new post of a source as batches of about ``config.batch_size``, each
+    fetch starting where the previous batch ended (the Airflow DAG's collect task: the
+    steps after it work through ``batch_ids`` in order). Returns the batch ids and the
+    summed counts."""
+    batches = [collect(config, source_name, run_id, until=until)]
+    while batches[-1]["more"]:
+        batches.append(
+            collect(
+                config,
+                source_name,
+                run_id,
+                until=until,
+                part=len(batches) + 1,
+                follows=batches[-1]["batch_id"],
+            )
+        )
+    summed = {
+        key: sum(int(b[key]) for b in batches)
+        for key in ("fetched", "dead_letters", "new_gaps", "rate_limited")
+    }
+    return {"source": source_name, "batch_ids": [b["batch_id"] for b in batches], **summed}
+
+
+def batch_id_of(run_id: str, source_name: str, part: int = 1, *, backfill: bool = False) -> str:
+    """``<run>:<source>`` (``:<part>`` from the second batch on, ``:backfill`` for a
+    backfill), or ``<run>:<hash>`` if that would be too long."""
+    name = f"{source_name}:backfill" if backfill else source_name
+    if part > 1:
+        name = f"{name}:{part}"
+    batch_id = f"{run_id}:{name}"
     if len(batch_id) <= MAX_BATCH_ID:
         return batch_id
-    return f"{run_id}:{hashlib.sha256(source_name.encode()).hexdigest()[:16]}"
+    return f"{run_id}:{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def classify(config: Config, batch_id: str, progress: Progress | None = None) -> dict[str, Any]:
@@ -386,7 +441,7 @@ def _commit(
         tx.posts.upsert_enrichments(enrichments)
         tx.outbox.add([p.id for p in posts], "upsert")
         if batch.pending_cursor is not None:
-            tx.cursors.set(batch.source, batch.pending_cursor, collected_at=batch.created_at)
+            tx.cursors.set(batch.cursor, batch.pending_cursor, collected_at=batch.created_at)
         counts = {"new": new}
         if letters:
             tx.dead_letters.add(letters)
@@ -434,6 +489,33 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
     return {"batch_id": batch_id, "routed": len(new)}
 
 
+def classify_all(config: Config, collected: dict[str, Any]) -> dict[str, Any]:
+    """:func:`classify` each batch :func:`collect_all` staged, in order."""
+    return _each(classify, config, collected)
+
+
+def store_all(config: Config, collected: dict[str, Any]) -> dict[str, Any]:
+    """:func:`store_batch` each batch :func:`collect_all` staged, in order (so that the
+    source's cursor only ever moves forward over stored batches)."""
+    return _each(store_batch, config, collected)
+
+
+def route_all(config: Config, collected: dict[str, Any]) -> dict[str, Any]:
+    """:func:`route` each batch :func:`collect_all` staged, in order."""
+    return _each(route, config, collected)
+
+
+def _each(
+    step: Callable[[Config, str], dict[str, Any]], config: Config, collected: dict[str, Any]
+) -> dict[str, Any]:
+    summed: Counter[str] = Counter()
+    for batch_id in collected["batch_ids"]:
+        for key, value in step(config, batch_id).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                summed[key] += value
+    return {"source": collected["source"], "batch_ids": list(collected["batch_ids"]), **summed}
+
+
 def index(config: Config, progress: Progress | None = None) -> dict[str, int]:
     """Bring the search index up to date with every change still in the outbox."""
     return indexing.drain(open_store(config), open_search(config), progress=progress)
@@ -472,19 +554,23 @@ def compliance(
 
 
 def finish_run(config: Config, run_id: str) -> dict[str, Any]:
-    """Sum up a run's batches, record the summary and return it."""
+    """Sum up a run's batches (a source's batches together), record the summary and
+    return it."""
     store = open_store(config)
     sources: dict[str, dict[str, Any]] = {}
     routed: Counter[str] = Counter()
     grouped: Counter[str] = Counter()
     for batch in store.staging.run_batches(run_id):
         counts = batch.counts
-        sources[batch.source] = {
-            "fetched": counts.get("fetched", 0),
-            "new": counts.get("new", 0),
-            "dead_letters": counts.get("dead_letters", 0),
-            "stage": batch.stage,
-        }
+        seen = sources.setdefault(
+            batch.source,
+            {"fetched": 0, "new": 0, "dead_letters": 0, "batches": 0, "stage": batch.stage},
+        )
+        for key in ("fetched", "new", "dead_letters"):
+            seen[key] += counts.get(key, 0)
+        seen["batches"] += 1
+        if STAGES.index(batch.stage) < STAGES.index(seen["stage"]):
+            seen["stage"] = batch.stage  # the least advanced batch says how far it got
         for key, value in counts.items():
             if key.startswith("queue:"):
                 routed[key.removeprefix("queue:")] += value
@@ -530,18 +616,26 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
     with timed("recover"):
         recover(config, run_id, progress)
     for name in config.source_names():
-        with timed("collect"):
-            batch = collect(config, name, run_id)
-        if progress:
-            progress(
-                f"{name}: fetched {batch['fetched']} posts, {batch['dead_letters']} bad records"
-            )
-        with timed("classify"):
-            classify(config, batch["batch_id"], progress)
-        with timed("store"):
-            store_batch(config, batch["batch_id"])
-        with timed("route"):
-            route(config, batch["batch_id"])
+        part, fetched = 0, 0
+        more = True
+        while more:  # one bounded batch at a time: memory does not grow with a backlog
+            part += 1
+            with timed("collect"):
+                batch = collect(config, name, run_id, part=part)
+            fetched += batch["fetched"]
+            more = batch["more"]
+            if progress and (more or part > 1):
+                progress(f"{name}: batch {part}, {fetched} posts so far")
+            elif progress:
+                progress(
+                    f"{name}: fetched {batch['fetched']} posts, {batch['dead_letters']} bad records"
+                )
+            with timed("classify"):
+                classify(config, batch["batch_id"], progress)
+            with timed("store"):
+                store_batch(config, batch["batch_id"])
+            with timed("route"):
+                route(config, batch["batch_id"])
     with timed("index"):
         index(config)
     with timed("sla"):

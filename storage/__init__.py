@@ -3,6 +3,7 @@ removals and the search-index outbox, each behind a small interface (:mod:`stora
 implemented once over SQLAlchemy for SQLite and PostgreSQL, with Alembic migrations."""
 
 from storage.base import (
+    STAGES,
     AgentRepository,
     Batch,
     CaseRepository,
@@ -17,6 +18,7 @@ from storage.base import (
 from storage.sql import SqlStore
 
 __all__ = [
+    "STAGES",
     "AgentRepository",
     "Batch",
     "CaseRepository",

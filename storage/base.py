@@ -77,6 +77,13 @@ class Batch:
     pending_cursor: dict[str, Any] | None
     counts: dict[str, int]
     created_at: datetime | None = None
+    cursor_key: str | None = None
+    """The cursor storing the batch moves (a backfill's own); None: its source's."""
+
+    @property
+    def cursor(self) -> str:
+        """The name of the cursor that storing this batch moves."""
+        return self.cursor_key or self.source
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,7 @@ class StagingRepository(Protocol):
         posts: Sequence[Post],
         pending_cursor: Mapping[str, Any] | None,
         counts: Mapping[str, int],
+        cursor_key: str | None = None,
     ) -> None: ...
 
     def batch(self, batch_id: str) -> Batch: ...

@@ -118,6 +118,7 @@ batches = Table(
     Column("source", String(64), nullable=False),
     Column("stage", String(16), nullable=False),
     Column("pending_cursor", JSON),
+    Column("cursor_key", String(64)),
     Column("counts", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -34,6 +34,7 @@ class SqlStaging:
         posts: Sequence[Post],
         pending_cursor: Mapping[str, Any] | None,
         counts: Mapping[str, int],
+        cursor_key: str | None = None,
     ) -> None:
         staged = now()
         row = {
@@ -42,6 +43,7 @@ class SqlStaging:
             "source": source,
             "stage": "collected",
             "pending_cursor": None if pending_cursor is None else dict(pending_cursor),
+            "cursor_key": cursor_key,
             "counts": dict(counts),
             "created_at": staged,
             "updated_at": staged,
@@ -248,4 +250,5 @@ def _batch(m: Any) -> Batch:
         created_at=m["created_at"],
         pending_cursor=None if m["pending_cursor"] is None else dict(m["pending_cursor"]),
         counts=dict(m["counts"]),
+        cursor_key=m["cursor_key"],
     )

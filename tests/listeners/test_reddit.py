@@ -313,3 +313,22 @@ def test_reddit_compliance_finds_deleted_and_removed(reddit_server: HTTPServer) 
     ]
     info = next(r for r, _ in reddit_server.log if r.path == "/api/info/")
     assert info.args["id"] == "t3_s1,t1_c2,t3_s3,t1_c4"
+
+
+def test_reddit_limit_is_honoured_between_streams(reddit_server: HTTPServer) -> None:
+    serve_subreddit(reddit_server, [submission(2), submission(1)], [comment(1)])
+    listener = make_listener(reddit_server)
+    first = listener.fetch(None, limit=2)
+    assert [p.id for p in first.posts] == ["reddit:t3_s2", "reddit:t3_s1"] and first.more
+    assert set(first.cursor["streams"]) == {"r/HaldenHome:submissions"}
+    assert first.cursor["last_success"] is None
+    second = listener.fetch(first.cursor, limit=2)
+    assert [p.id for p in second.posts] == ["reddit:t1_c1"] and not second.more
+    assert second.cursor["last_success"] is not None
+
+
+def test_reddit_since_stops_a_backfill_at_its_start(reddit_server: HTTPServer) -> None:
+    serve_subreddit(reddit_server, [submission(3), submission(2), submission(1)], [])
+    since = datetime.fromtimestamp(NOW.timestamp() - 10_000 + 2, tz=UTC)
+    fetch = make_listener(reddit_server).fetch(None, since=since)
+    assert [p.id for p in fetch.posts] == ["reddit:t3_s3", "reddit:t3_s2"]

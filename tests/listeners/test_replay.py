@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -444,3 +445,40 @@ def test_replay_bundled_samples_parse(tmp_path: Path) -> None:
     assert ids == set(sample_labels())
     assert len(ids) >= 400
     assert len(x.dead_letters) == 4 and reddit.dead_letters == ()
+
+
+def test_replay_limit_stops_at_a_line_and_the_next_fetch_goes_on_from_there(
+    tmp_path: Path,
+) -> None:
+    write_lines(tmp_path / "a.jsonl", [page(tweet("1"), tweet("2")), page(tweet("3"))])
+    write_lines(tmp_path / "b.jsonl", [page(tweet("4"), tweet("5"))])
+    whole = listener(tmp_path).fetch(None)
+    seen, cursor, fetches = [], None, []
+    while True:
+        fetch = listener(tmp_path).fetch(cursor, limit=2)
+        fetches.append(fetch)
+        seen.extend(p.id for p in fetch.posts)
+        cursor = fetch.cursor
+        if not fetch.more:
+            break
+    assert [len(f.posts) for f in fetches] == [2, 3]  # whole lines: the limit is soft
+    assert seen == [p.id for p in whole.posts]
+    assert cursor == whole.cursor
+    assert listener(tmp_path).fetch(cursor, limit=2).posts == ()
+
+
+def test_replay_limit_then_append_reads_the_rest_once(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.jsonl", [page(tweet("1")), page(tweet("2"))])
+    first = listener(tmp_path).fetch(None, limit=1)
+    assert [p.id for p in first.posts] == ["x:1"] and first.more
+    with path.open("ab") as handle:
+        handle.write((page(tweet("3")) + "\n").encode())
+    rest = listener(tmp_path).fetch(first.cursor)
+    assert [p.id for p in rest.posts] == ["x:2", "x:3"] and not rest.more
+
+
+def test_replay_since_skips_older_posts(tmp_path: Path) -> None:
+    old = tweet("1", created_at="2026-10-01T08:00:00.000Z")
+    write_lines(tmp_path / "a.jsonl", [page(old, tweet("2"))])
+    fetch = listener(tmp_path).fetch(None, since=datetime(2026, 11, 1, tzinfo=UTC))
+    assert [p.id for p in fetch.posts] == ["x:2"]

@@ -359,3 +359,52 @@ def test_x_canary_token_never_reaches_logs_errors_or_cursor(
         repr(fetch),
     ):
         assert CANARY not in text
+
+
+def test_x_limit_stops_after_a_page_and_the_next_fetch_resumes_the_same_pages(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(
+        paged({None: page([106, 105], "p2"), "p2": page([104, 103], "p3"), "p3": page([102])})
+    )
+    listener = make_listener(httpserver)
+    first = listener.fetch(None, limit=2)
+    assert [p.id for p in first.posts] == ["x:106", "x:105"] and first.more
+    mark = first.cursor["streams"]["search:Halden -is:retweet"]
+    assert mark["next_token"] == "p2" and mark["newest"] == "106" and mark["pages"] == 1
+    assert first.cursor["last_success"] is None  # the round is not over
+
+    second = listener.fetch(first.cursor, limit=2)
+    assert [p.id for p in second.posts] == ["x:104", "x:103"] and second.more
+    third = listener.fetch(second.cursor, limit=2)
+    assert [p.id for p in third.posts] == ["x:102"] and not third.more
+    assert third.cursor["streams"] == {"search:Halden -is:retweet": {"since_id": "106"}}
+    assert third.cursor["last_success"] == to_iso(NOW)
+
+    requests = [request for request, _ in httpserver.log]
+    assert [r.args.get("next_token") for r in requests] == [None, "p2", "p3"]
+    # Every page of one round asks for the same window.
+    assert len({(r.args["start_time"], r.args["end_time"]) for r in requests}) == 1
+
+
+def test_x_limit_counts_pages_across_fetches_towards_max_pages(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(
+        paged({None: page([9, 8], "p2"), "p2": page([7], "p3"), "p3": page([6])})
+    )
+    listener = make_listener(httpserver, max_pages=2)
+    first = listener.fetch(None, limit=1)
+    second = listener.fetch(first.cursor, limit=1)
+    assert [p.id for p in (*first.posts, *second.posts)] == ["x:9", "x:8", "x:7"]
+    assert not second.more
+    assert "more than 2 pages" in second.cursor["gaps"][0]["reason"]
+
+
+def test_x_since_starts_a_backfill_no_earlier_than_the_search_window(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(SEARCH).respond_with_handler(paged({None: page([5])}))
+    make_listener(httpserver).fetch(None, since=NOW - timedelta(days=2))
+    make_listener(httpserver).fetch(None, since=NOW - timedelta(days=30))
+    (recent, _), (old, _) = httpserver.log
+    assert recent.args["start_time"].startswith("2026-11-18T12:00")
+    assert old.args["start_time"].startswith("2026-11-13T12:01")  # X reaches back 7 days only
