@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import logging
+from collections import ChainMap, Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -53,7 +54,12 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
 WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_GIVE_UP = 3
+"""Failures in a row after which a check stops calling a webhook (the next check retries)."""
 
 
 def conversation_key(post: Post) -> str:
@@ -88,79 +94,323 @@ def assign(
     at: datetime | None = None,
 ) -> dict[str, int]:
     """Put newly routed posts into cases (oldest post first, so a thread's opener comes
-    before its replies). Returns counts: opened, joined, reopened, brand_replies."""
+    before its replies). Returns counts: opened, joined, reopened, brand_replies.
+
+    Opening and joining cost a few statements per batch, not per post (see :class:`_Batch`);
+    a brand's reply and a reopening, rarer, are written one post at a time."""
     at = at or now()
     labels = {e.post_id: e for e in enrichments}
     by_id = {d.post_id: d for d in decisions}
-    done = {"opened": 0, "joined": 0, "reopened": 0, "brand_replies": 0}
-    for post in sorted(posts, key=lambda p: (p.created_at, p.id)):
-        decision = by_id.get(post.id)
-        enrichment = labels.get(post.id)
-        if decision is None or enrichment is None:
-            continue
-        if routing.is_brand(post):
-            done["brand_replies"] += _brand_reply(tx, post, at)
-            continue
-        if enrichment.is_spam:
-            continue
-        profile = profiles.get(post.id)
-        customer = profile.id if profile else customer_key(post.source, post.author.id)
-        conversation = conversation_key(post)
-        case = tx.cases.find_open(conversation, customer) or _case_replied_to(tx, post, customer)
+    routed = [
+        p
+        for p in sorted(posts, key=lambda p: (p.created_at, p.id))
+        if p.id in by_id and p.id in labels
+    ]
+    brand = {p.id for p in routed if routing.is_brand(p)}
+    items = {
+        p.id: _Item(p, by_id[p.id], _customer(p, profiles))
+        for p in routed
+        if p.id not in brand and not labels[p.id].is_spam
+    }
+    batch = _Batch.load(tx, routing, list(items.values()), [p.id for p in routed], at=at)
+    for post in routed:
+        if post.id in brand:
+            batch.flush()  # the reply may answer a case opened by a post before it
+            case = _brand_reply(tx, post, at)
+            if case is not None:
+                batch.reload(case.id, post.id, counted="brand_replies")
+        elif post.id in items:
+            batch.add(items[post.id])
+    batch.flush()
+    return batch.counts
+
+
+def _customer(post: Post, profiles: Mapping[str, Profile]) -> str:
+    profile = profiles.get(post.id)
+    return profile.id if profile else customer_key(post.source, post.author.id)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A customer's newly routed post, to put in a case."""
+
+    post: Post
+    decision: RoutingDecision
+    customer: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Conversation and customer: one open case at most per key."""
+        return conversation_key(self.post), self.customer
+
+
+@dataclass
+class _Writes:
+    """What the posts planned since the last flush will write."""
+
+    opened: list[Case] = field(default_factory=list)
+    attached: dict[str, str] = field(default_factory=dict)
+    """Post id -> the case it joins."""
+    joins: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """The ``join`` events: case id, detail."""
+    priorities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Case id -> the priority a more urgent post raised it to (the last one wins)."""
+    outbox: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class _Batch:
+    """Puts one batch's customer posts in cases with a few statements per batch.
+
+    The cases the batch can touch (those of its conversations, and those of the posts it
+    replies to) are read once. Each post is planned against them as ``assign`` always did;
+    what the plan changes (a case opened, a priority raised, a post joined) goes to an overlay
+    of that view, so a later post of the batch sees it, and is written in bulk by
+    :meth:`flush`. When another run opened a case for one of the planned conversations
+    meanwhile, nothing of the plan is written: its posts are planned again, one at a time,
+    the post that would have opened a case joining the stored one instead.
+    """
+
+    def __init__(
+        self,
+        tx: Store,
+        routing: Router,
+        cases: Sequence[Case],
+        members: Mapping[str, str],
+        *,
+        at: datetime,
+    ) -> None:
+        self._tx = tx
+        self._routing = routing
+        self._at = at
+        by_key: dict[tuple[str, str], tuple[str, ...]] = {}
+        for case in cases:
+            key = (case.conversation_key, case.customer_key)
+            by_key[key] = (*by_key.get(key, ()), case.id)
+        # Each view is (overlay, stored): the overlay holds what is planned but not written.
+        self._cases: ChainMap[str, Case] = ChainMap({}, {c.id: c for c in cases})
+        self._keys: ChainMap[tuple[str, str], tuple[str, ...]] = ChainMap({}, by_key)
+        self._members: ChainMap[str, str] = ChainMap({}, dict(members))
+        self._pending: list[_Item] = []
+        self._writes = _Writes()
+        self._clashes: dict[str, Case] = {}
+        """Id of a case another run kept from being opened -> that run's case."""
+        self._counts: Counter[str] = Counter()
+
+    @classmethod
+    def load(
+        cls,
+        tx: Store,
+        routing: Router,
+        items: Sequence[_Item],
+        post_ids: Sequence[str],
+        *,
+        at: datetime,
+    ) -> _Batch:
+        """Read the cases the items can touch, and the case of each post replied to and of
+        each post of the batch (``post_ids``: a post already in a case stays there)."""
+        if not items:
+            return cls(tx, routing, [], {}, at=at)
+        parents = {
+            parent
+            for i in items
+            if (parent := reference(i.post.source, i.post.in_reply_to_id)) is not None
+        }
+        members = tx.cases.of_posts(sorted(parents.union(post_ids)))
+        cases = tx.cases.of_conversations(sorted({conversation_key(i.post) for i in items}))
+        elsewhere = set(members.values()) - {c.id for c in cases}
+        if elsewhere:
+            cases = [*cases, *tx.cases.get_many(sorted(elsewhere)).values()]
+        return cls(tx, routing, cases, members, at=at)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: self._counts[k] for k in ("opened", "joined", "reopened", "brand_replies")}
+
+    def add(self, item: _Item) -> None:
+        """Plan a post; a post that reopens a case is written at once, after the ones before."""
+        if self._plan(item) is None:
+            self._pending.append(item)
+            return
+        self.flush()
+        self._write_one(item)
+
+    def flush(self) -> None:
+        """Write what the pending posts planned."""
+        if not self._pending:
+            return
+        items = self._pending
+        clashes = self._write()
+        if clashes:
+            self._clashes.update(clashes)
+            self._discard()
+            for item in items:
+                self._write_one(item)
+
+    def reload(self, case_id: str, post_id: str, *, counted: str) -> None:
+        """After a change written for one post (a reopening, a brand's reply): the case as
+        stored now, and the post in it."""
+        case = self._tx.cases.get(case_id)
+        if case is None:
+            raise NotFoundError(f"no case {case_id!r} after post {post_id} changed it")
+        self._remember(case)
+        self._members.setdefault(post_id, case_id)
+        self._writes.counts[counted] += 1
+        self._commit()
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _plan(self, item: _Item) -> Case | None:
+        """Plan one post: join, quiet join or open. Returns the closed case the post reopens
+        instead, planning nothing then."""
+        post, decision = item.post, item.decision
+        case = self._open_case(item.key) or self._case_replied_to(post, item.customer)
         if case is not None:
-            _join(tx, case, post, decision, at)
-            done["joined"] += 1
-            continue
-        latest = tx.cases.latest(conversation, customer)
+            self._join(case, item)
+            return None
+        latest = self._latest(item.key)
         if latest is not None and not latest.is_open:  # never a second case: reopen or join
-            if _quiet_follow_up(latest, post, decision, routing):
-                _join(tx, latest, post, decision, at)
-                done["joined"] += 1
-            else:
-                _reopen(tx, latest, post, decision, at)
-                done["reopened"] += 1
-            continue
+            if not _quiet_follow_up(latest, post, decision, self._routing):
+                return latest
+            self._join(latest, item)
+            return None
         if decision.initial_status != "new":  # closed by a rule: nobody needs to act
-            continue
-        new = Case(
-            id=f"case:{post.id}",
-            queue=decision.queue,
-            status="new",
-            priority=decision.priority,
-            priority_reasons=dict(decision.reasons),
-            action=decision.action,
-            action_detail=dict(decision.detail),
-            rule=decision.rule,
-            source=post.source,
-            conversation_key=conversation,
-            customer_key=customer,
-            author_handle=post.author.handle,
-            tier=decision.tier,
-            opened_post_id=post.id,
-            opened_at=post.created_at,
-            sla_due=decision.sla_due,
-            created_at=at,
-            updated_at=at,
-        )
-        _, created = tx.cases.open(new, post_ids=[post.id])
-        if created:
-            done["opened"] += 1
-        else:  # another run opened one for this conversation first: join it
-            tx.cases.attach(new.id, [post.id], role="customer", at=at)
-            done["joined"] += 1
-    return done
-
-
-def _case_replied_to(tx: Store, post: Post, customer: str) -> Case | None:
-    """The open case of the post this one replies to, when it is the same customer's."""
-    parent = reference(post.source, post.in_reply_to_id)
-    if parent is None:
+            return None
+        new = _new_case(item, self._at)
+        stored = self._clashes.get(new.id)
+        if stored is not None:  # another run opened one for this conversation first: join it
+            self._remember(stored)
+            self._attach(post.id, stored.id)
+            self._writes.counts["joined"] += 1
+            return None
+        self._remember(new)
+        self._members.setdefault(post.id, new.id)
+        self._writes.opened.append(new)
+        self._writes.counts["opened"] += 1
         return None
-    case_id = tx.cases.of_posts([parent]).get(parent)
-    case = tx.cases.get(case_id) if case_id else None
-    if case is not None and case.is_open and case.customer_key == customer:
-        return case
-    return None
+
+    def _open_case(self, key: tuple[str, str]) -> Case | None:
+        return next((c for c in self._of_key(key) if c.is_open), None)
+
+    def _latest(self, key: tuple[str, str]) -> Case | None:
+        """The most recently opened case of the key, in any status."""
+        return max(self._of_key(key), key=lambda c: (c.opened_at, c.id), default=None)
+
+    def _of_key(self, key: tuple[str, str]) -> list[Case]:
+        return [self._cases[i] for i in self._keys.get(key, ())]
+
+    def _case_replied_to(self, post: Post, customer: str) -> Case | None:
+        """The open case of the post this one replies to, when it is the same customer's."""
+        parent = reference(post.source, post.in_reply_to_id)
+        case_id = self._members.get(parent) if parent is not None else None
+        case = self._cases.get(case_id) if case_id is not None else None
+        if case is not None and case.is_open and case.customer_key == customer:
+            return case
+        return None
+
+    def _join(self, case: Case, item: _Item) -> None:
+        decision = item.decision
+        detail: dict[str, Any] = {"post_id": item.post.id}
+        if decision.priority > case.priority:  # a more urgent follow-up raises the case
+            reasons = dict(decision.reasons)
+            self._writes.priorities[case.id] = {
+                "priority": decision.priority,
+                "priority_reasons": reasons,
+            }
+            self._cases[case.id] = replace(
+                case, priority=decision.priority, priority_reasons=reasons
+            )
+            detail["priority"] = {"from": case.priority, "to": decision.priority}
+        self._attach(item.post.id, case.id)
+        self._writes.joins.append((case.id, detail))
+        self._writes.outbox.append(item.post.id)
+        self._writes.counts["joined"] += 1
+
+    def _attach(self, post_id: str, case_id: str) -> None:
+        self._writes.attached[post_id] = case_id
+        self._members.setdefault(post_id, case_id)  # a post stays in its first case
+
+    def _remember(self, case: Case) -> None:
+        self._cases[case.id] = case
+        key = (case.conversation_key, case.customer_key)
+        ids = self._keys.get(key, ())
+        if case.id not in ids:
+            self._keys[key] = (*ids, case.id)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write_one(self, item: _Item) -> None:
+        """Plan and write one post on its own, as ``assign`` did before it was bulk."""
+        while True:
+            reopened = self._plan(item)
+            if reopened is not None:
+                _reopen(self._tx, reopened, item.post, item.decision, self._at)
+                self.reload(reopened.id, item.post.id, counted="reopened")
+                return
+            self._pending = [item]
+            clashes = self._write()
+            if not clashes:
+                return
+            self._clashes.update(clashes)  # planned again: the post joins the stored case
+            self._discard()
+
+    def _write(self) -> dict[str, Case]:
+        """Write the plan and make it the stored view; when opening a case clashed with one
+        another run stored, write nothing and return the clashes."""
+        writes = self._writes
+        clashes = self._tx.cases.open_many(writes.opened)
+        if clashes:
+            return clashes
+        self._tx.cases.attach_many(writes.attached, role="customer", at=self._at)
+        self._tx.cases.set_fields_each(writes.priorities)
+        self._tx.cases.note_many("join", writes.joins, actor=SYSTEM, at=self._at)
+        if writes.outbox:
+            self._tx.outbox.add(writes.outbox, "upsert")
+        self._commit()
+        return {}
+
+    def _commit(self) -> None:
+        _settle(self._cases)
+        _settle(self._keys)
+        _settle(self._members)
+        self._counts.update(self._writes.counts)
+        self._discard()
+
+    def _discard(self) -> None:
+        for view in (self._cases, self._keys, self._members):
+            view.maps[0].clear()
+        self._writes = _Writes()
+        self._pending = []
+
+
+def _settle(view: ChainMap[_K, _V]) -> None:
+    """What the overlay of a view holds becomes what is stored."""
+    view.maps[1].update(view.maps[0])
+    view.maps[0].clear()
+
+
+def _new_case(item: _Item, at: datetime) -> Case:
+    post, decision = item.post, item.decision
+    return Case(
+        id=f"case:{post.id}",
+        queue=decision.queue,
+        status="new",
+        priority=decision.priority,
+        priority_reasons=dict(decision.reasons),
+        action=decision.action,
+        action_detail=dict(decision.detail),
+        rule=decision.rule,
+        source=post.source,
+        conversation_key=conversation_key(post),
+        customer_key=item.customer,
+        author_handle=post.author.handle,
+        tier=decision.tier,
+        opened_post_id=post.id,
+        opened_at=post.created_at,
+        sla_due=decision.sla_due,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 def _quiet_follow_up(case: Case, post: Post, decision: RoutingDecision, routing: Router) -> bool:
@@ -170,18 +420,6 @@ def _quiet_follow_up(case: Case, post: Post, decision: RoutingDecision, routing:
     return (
         decision.initial_status != "new" and post.created_at - closed < routing.config.reopen_after
     )
-
-
-def _join(tx: Store, case: Case, post: Post, decision: RoutingDecision, at: datetime) -> None:
-    tx.cases.attach(case.id, [post.id], role="customer", at=at)
-    detail: dict[str, Any] = {"post_id": post.id}
-    if decision.priority > case.priority:  # a more urgent follow-up raises the case
-        tx.cases.set_fields(
-            case.id, {"priority": decision.priority, "priority_reasons": dict(decision.reasons)}
-        )
-        detail["priority"] = {"from": case.priority, "to": decision.priority}
-    tx.cases.note(case.id, "join", actor=SYSTEM, detail=detail, at=at)
-    tx.outbox.add([post.id], "upsert")
 
 
 def _reopen(tx: Store, case: Case, post: Post, decision: RoutingDecision, at: datetime) -> None:
@@ -217,9 +455,10 @@ def _reopen(tx: Store, case: Case, post: Post, decision: RoutingDecision, at: da
     tx.outbox.add([p for p, role in tx.cases.members(case.id) if role == "customer"], "upsert")
 
 
-def _brand_reply(tx: Store, post: Post, at: datetime) -> int:
+def _brand_reply(tx: Store, post: Post, at: datetime) -> Case | None:
     """The brand's account replied in a case's conversation: the case's first response (its
-    time is the reply's own), and an open unanswered case becomes ``responded``."""
+    time is the reply's own), and an open unanswered case becomes ``responded``. Returns the
+    case it answered, if any."""
     case = None
     parent = reference(post.source, post.in_reply_to_id)
     if parent is not None:
@@ -231,7 +470,7 @@ def _brand_reply(tx: Store, post: Post, at: datetime) -> int:
         )
         case = open_cases[0] if open_cases else None
     if case is None:
-        return 0
+        return None
     tx.cases.attach(case.id, [post.id], role="brand", at=at)
     by = case.assignee or f"@{post.author.handle}"
     if case.first_response_at is None:
@@ -255,7 +494,7 @@ def _brand_reply(tx: Store, post: Post, at: datetime) -> int:
             detail={"post_id": post.id},
             at=at,
         )
-    return 1
+    return case
 
 
 def _record_response(tx: Store, case: Case, at: datetime, by: str, kind: str) -> None:
@@ -491,50 +730,89 @@ def is_detractor(case: Case, keys: set[str]) -> bool:
 # -- SLA watch ------------------------------------------------------------------------------
 
 
+SLA_LOG_LINES = 20
+"""Breached cases logged one line each per check; the others are counted per queue in one
+line (a backfill of old posts breaches thousands at once)."""
+
+
 def check_sla(
     config: Config, *, at: datetime | None = None, client: httpx.Client | None = None
 ) -> dict[str, int]:
     """Flag open unanswered cases past their due time (once each): a flag on the case, an
-    event in its trail, a WARNING log line, a metric, and the queue's webhook if it has one
-    (Slack-compatible JSON; a failed call is retried on the next check). Then refresh the
-    waiting part of every open case's priority. Returns counts."""
+    event in its trail, a WARNING log line (per case for the first :data:`SLA_LOG_LINES`), a
+    metric, and the queue's webhook if it has one (Slack-compatible JSON; a failed call is
+    retried on the next check). Then refresh the waiting part of every open case's priority.
+    Returns counts.
+
+    Flags, events and priorities are written in bulk in one transaction; the webhooks are
+    called once it is committed (no lock is held while one answers slowly), and the cases
+    whose webhook answered are marked notified together after the last call."""
     at = at or now()
     store = open_store(config)
     routing = router(config)
-    done = {"breached": 0, "notified": 0, "webhook_failures": 0, "reprioritised": 0}
-    for case in store.cases.overdue(at):
-        if case.breached_at is None:
-            if not store.cases.set_fields(case.id, {"breached_at": at}, only_if_null="breached_at"):
-                continue  # another check flagged it first
-            late = int((at - case.sla_due).total_seconds() // 60) if case.sla_due else 0
-            log.warning(
-                "SLA breached: case %s in %s (priority %d) was due %s, %d min ago, no response",
-                case.id,
-                case.queue,
-                case.priority,
-                to_iso(case.sla_due),
-                late,
-            )
-            store.cases.note(
-                case.id, "breach", actor=SYSTEM, detail={"due": to_iso(case.sla_due)}, at=at
-            )
-            metrics.record_breach(case.queue)
-            done["breached"] += 1
-            case = replace(case, breached_at=at)
-        queue = routing.config.queues.get(case.queue)
-        hook = queue.webhook if queue else None
-        if hook is None:
-            store.cases.set_fields(case.id, {"breach_notified_at": at})
-            continue
-        try:
-            _post_webhook(hook, _breach_message(case, at), client)
-        except httpx.HTTPError as e:
-            log.warning("SLA webhook for queue %s failed (retried next check): %s", case.queue, e)
-            done["webhook_failures"] += 1
-            continue
-        store.cases.set_fields(case.id, {"breach_notified_at": at})
-        done["notified"] += 1
-    for case in store.cases.list(statuses=["new", "claimed"], limit=None):
+    hooks = {name: q.webhook for name, q in routing.config.queues.items() if q.webhook}
+    with store.transaction() as tx:
+        overdue = tx.cases.overdue(at)
+        flagged = tx.cases.set_fields_many(
+            [c.id for c in overdue if c.breached_at is None],
+            {"breached_at": at},
+            only_if_null="breached_at",  # a case another check flagged first is skipped
+        )
+        breached = [replace(c, breached_at=at) for c in overdue if c.id in flagged]
+        tx.cases.note_many(
+            "breach", [(c.id, {"due": to_iso(c.sla_due)}) for c in breached], actor=SYSTEM, at=at
+        )
+        unnotified = [
+            replace(c, breached_at=at) if c.id in flagged else c
+            for c in overdue
+            if c.breached_at is not None or c.id in flagged
+        ]
+        to_call = [c for c in unnotified if c.queue in hooks]
+        tx.cases.set_fields_many(
+            [c.id for c in unnotified if c.queue not in hooks], {"breach_notified_at": at}
+        )
+        priorities = _waiting_priorities(tx.cases.list(statuses=["new", "claimed"], limit=None), at)
+        tx.cases.set_fields_each(priorities)
+    _log_breaches(breached, at)
+    for case in breached:
+        metrics.record_breach(case.queue)
+    notified, failures = _notify(to_call, hooks, at, client)
+    store.cases.set_fields_many(notified, {"breach_notified_at": at})
+    return {
+        "breached": len(breached),
+        "notified": len(notified),
+        "webhook_failures": failures,
+        "reprioritised": len(priorities),
+    }
+
+
+def _log_breaches(cases: Sequence[Case], at: datetime) -> None:
+    for case in cases[:SLA_LOG_LINES]:
+        log.warning(
+            "SLA breached: case %s in %s (priority %d) was due %s, %d min ago, no response",
+            case.id,
+            case.queue,
+            case.priority,
+            to_iso(case.sla_due),
+            _minutes_late(case, at),
+        )
+    more = Counter(case.queue for case in cases[SLA_LOG_LINES:])
+    if more:
+        log.warning(
+            "SLA breached: %d more cases, no response (%s)",
+            sum(more.values()),
+            ", ".join(f"{queue}: {n}" for queue, n in sorted(more.items())),
+        )
+
+
+def _minutes_late(case: Case, at: datetime) -> int:
+    return int((at - case.sla_due).total_seconds() // 60) if case.sla_due else 0
+
+
+def _waiting_priorities(cases: Sequence[Case], at: datetime) -> dict[str, dict[str, Any]]:
+    """The new priority of each unanswered case whose waiting points changed, by case id."""
+    changes: dict[str, dict[str, Any]] = {}
+    for case in cases:
         if case.first_response_at is not None:
             continue
         reasons = dict(case.priority_reasons)
@@ -542,15 +820,12 @@ def check_sla(
         if not reasons or reasons.get("waiting") == waited:
             continue
         reasons["waiting"] = waited
-        store.cases.set_fields(
-            case.id, {"priority": priority_of(reasons), "priority_reasons": reasons}
-        )
-        done["reprioritised"] += 1
-    return done
+        changes[case.id] = {"priority": priority_of(reasons), "priority_reasons": reasons}
+    return changes
 
 
 def _breach_message(case: Case, at: datetime) -> dict[str, Any]:
-    late = int((at - case.sla_due).total_seconds() // 60) if case.sla_due else 0
+    late = _minutes_late(case, at)
     text = (
         f":rotating_light: SLA breached in *{case.queue}*: case {case.id}"
         f" (@{case.author_handle} on {case.source}, priority {case.priority}) was due"
@@ -570,9 +845,46 @@ def _breach_message(case: Case, at: datetime) -> dict[str, Any]:
     }
 
 
-def _post_webhook(url: str, body: dict[str, Any], client: httpx.Client | None) -> None:
-    if client is not None:
-        client.post(url, json=body, timeout=WEBHOOK_TIMEOUT).raise_for_status()
-        return
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT) as own:
-        own.post(url, json=body).raise_for_status()
+def _notify(
+    cases: Sequence[Case], hooks: Mapping[str, str], at: datetime, client: httpx.Client | None
+) -> tuple[list[str], int]:
+    """Call each case's queue webhook (one client for all). A webhook that fails
+    :data:`WEBHOOK_GIVE_UP` times in a row is not called again in this check: its other
+    breaches wait for the next one (a backfill can flag thousands at once, and each failed
+    call may take the whole timeout). Returns the cases notified and the failures."""
+    notified: list[str] = []
+    failures = 0
+    down: Counter[str] = Counter()
+    own = httpx.Client(timeout=WEBHOOK_TIMEOUT) if client is None else None
+    http = client or own
+    assert http is not None
+    try:
+        for case in cases:
+            hook = hooks[case.queue]
+            if down[hook] >= WEBHOOK_GIVE_UP:
+                failures += 1
+                continue
+            try:
+                http.post(
+                    hook, json=_breach_message(case, at), timeout=WEBHOOK_TIMEOUT
+                ).raise_for_status()
+            except httpx.HTTPError as e:
+                failures += 1
+                down[hook] += 1
+                log.warning(
+                    "SLA webhook for queue %s failed (retried next check): %s", case.queue, e
+                )
+                if down[hook] == WEBHOOK_GIVE_UP:
+                    log.warning(
+                        "SLA webhook for queue %s failed %d times in a row: its other breaches"
+                        " wait for the next check",
+                        case.queue,
+                        WEBHOOK_GIVE_UP,
+                    )
+                continue
+            down[hook] = 0
+            notified.append(case.id)
+    finally:
+        if own is not None:
+            own.close()
+    return notified, failures

@@ -328,12 +328,26 @@ class CaseRepository(Protocol):
         conversation and customer already (then that one is returned): ``(case, created)``."""
         ...
 
+    def open_many(self, cases: Sequence[Case]) -> dict[str, Case]:
+        """Insert open cases, each with its ``open`` event and first post: all of them, or none
+        when one clashes with a stored case (same id, or open for the same conversation and
+        customer). Returns the stored case each clashing one met, by its id; empty: all opened."""
+        ...
+
     def get(self, case_id: str) -> Case | None: ...
+
+    def get_many(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        """The cases with these ids, by id (unknown ids are left out)."""
+        ...
 
     def find_open(self, conversation_key: str, customer_key: str) -> Case | None: ...
 
     def latest(self, conversation_key: str, customer_key: str) -> Case | None:
         """The most recently opened case of this conversation and customer, any status."""
+        ...
+
+    def of_conversations(self, conversation_keys: Sequence[str]) -> list[Case]:
+        """Every case of these conversations (any status and customer), oldest opened first."""
         ...
 
     def of_posts(self, post_ids: Sequence[str]) -> dict[str, str]:
@@ -343,6 +357,10 @@ class CaseRepository(Protocol):
     def attach(self, case_id: str, post_ids: Sequence[str], *, role: str, at: datetime) -> int:
         """Add posts to a case (``customer`` or ``brand``); a post stays in its first case.
         The customer's posts' queue items take the case's queue, status and holder."""
+        ...
+
+    def attach_many(self, cases_of: Mapping[str, str], *, role: str, at: datetime) -> set[str]:
+        """:meth:`attach` for many cases: post id -> case id. Returns the posts that joined."""
         ...
 
     def apply(
@@ -368,9 +386,35 @@ class CaseRepository(Protocol):
         """An audit event that changes no status."""
         ...
 
+    def note_many(
+        self,
+        action: str,
+        notes: Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """:meth:`note` for many ``(case id, detail)`` pairs, recorded in their order."""
+        ...
+
     def set_fields(
         self, case_id: str, values: Mapping[str, Any], *, only_if_null: str | None = None
     ) -> bool: ...
+
+    def set_fields_many(
+        self,
+        case_ids: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        only_if_null: str | None = None,
+    ) -> set[str]:
+        """The same fields on many cases (with ``only_if_null``, only where that column is
+        still empty); returns the ids of the cases changed."""
+        ...
+
+    def set_fields_each(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Each case its own fields: case id -> values."""
+        ...
 
     def members(self, case_id: str) -> list[tuple[str, str]]:
         """``(post_id, role)``, oldest post first."""

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core.batching import SQL_BATCH, chunked
-from core.care import OPEN_STATUSES, Agent, Case, CaseEvent, Profile, handle_key
+from core.care import OPEN_STATUSES, SYSTEM, Agent, Case, CaseEvent, Profile, handle_key
 from core.errors import ConflictError, NotFoundError
 from core.timeutil import now
 from storage.sql import schema
@@ -37,10 +36,34 @@ def _row_case(m: Any) -> Case:
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    row = asdict(case)
+    row = {name: getattr(case, name) for name in _CASE_FIELDS}  # asdict deep-copies: 30x slower
     row["open_key"] = open_key(case.conversation_key, case.customer_key) if case.is_open else None
     row["handle_key"] = handle_key(case.source, case.author_handle)
     return row
+
+
+def _member_row(post_id: str, case_id: str, role: str, at: datetime) -> dict[str, Any]:
+    return {"post_id": post_id, "case_id": case_id, "role": role, "added_at": at}
+
+
+def _event_row(
+    case_id: str,
+    action: str,
+    from_status: str,
+    to_status: str,
+    actor: str,
+    at: datetime,
+    detail: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor": actor,
+        "at": at,
+        "detail": dict(detail),
+    }
 
 
 class SqlCases:
@@ -52,29 +75,61 @@ class SqlCases:
     def open(self, case: Case, *, post_ids: Sequence[str]) -> tuple[Case, bool]:
         """Insert an open case with its first post(s), unless a case is already open for the
         same conversation and customer: then that one is returned. ``(case, created)``."""
-        dialect = sqlite if self._db.dialect == "sqlite" else postgresql
-        # No conflict target: a clash on the id (a retried step) or on the open key (another
-        # run opened a case for this conversation first) inserts nothing.
-        stmt = dialect.insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id)
-        with self._db.begin() as conn:
-            if conn.execute(stmt, [_case_row(case)]).first() is None:
-                existing = self._get(conn, case.id) or self._open(
-                    conn, case.conversation_key, case.customer_key
-                )
-                assert existing is not None, f"case {case.id} neither inserted nor found"
-                return existing, False
-            self._event(
-                conn,
-                case.id,
-                "open",
-                "new",
-                case.status,
-                "earshot",
-                case.created_at,
-                {"post_id": case.opened_post_id},
-            )
+        clashed = self.open_many([case])
+        if clashed:
+            return clashed[case.id], False
         self.attach(case.id, post_ids, role="customer", at=case.created_at)
         return case, True
+
+    def open_many(self, cases: Sequence[Case]) -> dict[str, Case]:
+        """Insert open cases, each with its ``open`` event and its first post: all of them or,
+        when one clashes with a stored case (the same id: a retried step; one open for the
+        same conversation and customer: another run opened it first), none. Returns the
+        stored case each clashing one met, by the clashing case's id; empty: all opened."""
+        if not cases:
+            return {}
+        dialect = sqlite if self._db.dialect == "sqlite" else postgresql
+        # No conflict target: a clash on the id or on the open key inserts nothing.
+        stmt = dialect.insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id)
+        with self._db.begin() as conn:
+            savepoint = conn.begin_nested()
+            inserted: set[str] = set()
+            for chunk in chunked(list(cases), SQL_BATCH):
+                inserted.update(i for (i,) in conn.execute(stmt, [_case_row(c) for c in chunk]))
+            if len(inserted) < len(cases):
+                savepoint.rollback()  # all or none: the caller plans again around the clashes
+                return {c.id: self._clashing(conn, c) for c in cases if c.id not in inserted}
+            savepoint.commit()
+            events = [
+                _event_row(
+                    c.id,
+                    "open",
+                    "new",
+                    c.status,
+                    SYSTEM,
+                    c.created_at,
+                    {"post_id": c.opened_post_id},
+                )
+                for c in cases
+            ]
+            for rows in chunked(events, SQL_BATCH):
+                conn.execute(_EVENTS.insert(), list(rows))
+            self._attach(
+                conn,
+                [_member_row(c.opened_post_id, c.id, "customer", c.created_at) for c in cases],
+            )
+        return {}
+
+    def _clashing(self, conn: Connection, case: Case) -> Case:
+        existing = self._get(conn, case.id) or self._open(
+            conn, case.conversation_key, case.customer_key
+        )
+        if existing is None:  # only a case of the same call can have held its place
+            raise ConflictError(
+                f"case {case.id} (conversation {case.conversation_key}, customer"
+                f" {case.customer_key}) clashes with another case opened in the same call"
+            )
+        return existing
 
     def get(self, case_id: str) -> Case | None:
         with self._db.begin() as conn:
@@ -106,6 +161,28 @@ class SqlCases:
             row = conn.execute(stmt).first()
         return None if row is None else _row_case(row._mapping)
 
+    def of_conversations(self, conversation_keys: Sequence[str]) -> list[Case]:
+        """Every case of these conversations, any status and customer, oldest opened first."""
+        found: list[Case] = []
+        if not conversation_keys:
+            return found
+        with self._db.begin() as conn:
+            for chunk in chunked(sorted(set(conversation_keys)), SQL_BATCH):
+                stmt = select(_CASES).where(_CASES.c.conversation_key.in_(chunk))
+                found.extend(_row_case(r._mapping) for r in conn.execute(stmt))
+        return sorted(found, key=lambda c: (c.opened_at, c.id))
+
+    def get_many(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        """The cases with these ids, by id (unknown ids are left out)."""
+        found: dict[str, Case] = {}
+        if not case_ids:
+            return found
+        with self._db.begin() as conn:
+            for chunk in chunked(sorted(set(case_ids)), SQL_BATCH):
+                stmt = select(_CASES).where(_CASES.c.id.in_(chunk))
+                found.update((r.id, _row_case(r._mapping)) for r in conn.execute(stmt))
+        return found
+
     def of_posts(self, post_ids: Sequence[str]) -> dict[str, str]:
         """Which case each post belongs to (posts in no case are left out)."""
         found: dict[str, str] = {}
@@ -120,24 +197,63 @@ class SqlCases:
     def attach(self, case_id: str, post_ids: Sequence[str], *, role: str, at: datetime) -> int:
         """Add posts to a case (a post already in a case stays where it is); a customer's
         posts' queue items take the case's queue, status and holder. Returns how many joined."""
-        rows = [{"post_id": p, "case_id": case_id, "role": role, "added_at": at} for p in post_ids]
+        return len(self.attach_many({p: case_id for p in post_ids}, role=role, at=at))
+
+    def attach_many(self, cases_of: Mapping[str, str], *, role: str, at: datetime) -> set[str]:
+        """:meth:`attach` for many cases at once: ``cases_of`` maps each post id to its case
+        id. Returns the ids of the posts that joined."""
+        rows = [_member_row(post_id, case_id, role, at) for post_id, case_id in cases_of.items()]
+        if not rows:
+            return set()
         with self._db.begin() as conn:
-            added = self._db.insert_new(conn, _MEMBERS, rows, "post_id")
-            if added and role == "customer":
-                case = self._get(conn, case_id)
-                assert case is not None
-                conn.execute(
-                    update(schema.queue_items)
-                    .where(schema.queue_items.c.post_id.in_(sorted(added)))
-                    .values(
-                        case_id=case_id,
-                        queue=case.queue,
-                        status=case.status,
-                        assignee=case.assignee,
-                        updated_at=at,
-                    )
-                )
-        return len(added)
+            return self._attach(conn, rows)
+
+    def _attach(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        added: set[str] = set()
+        for chunk in chunked(rows, SQL_BATCH):
+            added |= self._db.insert_new(conn, _MEMBERS, chunk, "post_id")
+        joined = [r for r in rows if r["post_id"] in added and r["role"] == "customer"]
+        if not joined:
+            return added
+        states = self._states(conn, [r["case_id"] for r in joined])
+        stmt = (
+            update(schema.queue_items)
+            .where(schema.queue_items.c.post_id == bindparam("b_post_id"))
+            .values(
+                case_id=bindparam("b_case_id"),
+                queue=bindparam("b_queue"),
+                status=bindparam("b_status"),
+                assignee=bindparam("b_assignee"),
+                updated_at=bindparam("b_updated_at", type_=schema.queue_items.c.updated_at.type),
+            )
+        )
+        params = [
+            {
+                "b_post_id": r["post_id"],
+                "b_case_id": r["case_id"],
+                "b_queue": states[r["case_id"]].queue,
+                "b_status": states[r["case_id"]].status,
+                "b_assignee": states[r["case_id"]].assignee,
+                "b_updated_at": r["added_at"],
+            }
+            for r in joined
+        ]
+        for chunk in chunked(params, SQL_BATCH):
+            conn.execute(stmt, list(chunk))
+        return added
+
+    def _states(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, Any]:
+        """Queue, status and holder of each case as this transaction sees it; NotFoundError
+        names the first unknown case."""
+        wanted = sorted(set(case_ids))
+        states: dict[str, Any] = {}
+        for chunk in chunked(wanted, SQL_BATCH):
+            stmt = select(_CASES.c.id, _CASES.c.queue, _CASES.c.status, _CASES.c.assignee)
+            states.update((r.id, r) for r in conn.execute(stmt.where(_CASES.c.id.in_(chunk))))
+        missing = [i for i in wanted if i not in states]
+        if missing:
+            raise NotFoundError(f"no case {missing[0]!r}")
+        return states
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -186,7 +302,8 @@ class SqlCases:
             assert before is not None
             case = self._get(conn, case_id)
             assert case is not None
-            self._event(conn, case_id, action, before.status, to_status, actor, at, detail or {})
+            event = _event_row(case_id, action, before.status, to_status, actor, at, detail or {})
+            conn.execute(_EVENTS.insert(), [event])
             conn.execute(
                 update(schema.queue_items)
                 .where(schema.queue_items.c.case_id == case_id)
@@ -208,45 +325,85 @@ class SqlCases:
         self, case_id: str, action: str, *, actor: str, detail: Mapping[str, Any], at: datetime
     ) -> None:
         """An event that changes no status (a post joined, a breach, a priority change)."""
+        self.note_many(action, [(case_id, detail)], actor=actor, at=at)
+
+    def note_many(
+        self,
+        action: str,
+        notes: Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """:meth:`note` for many cases at once: ``(case id, detail)`` pairs, recorded in their
+        order (a case may have several). NotFoundError names the first unknown case."""
+        if not notes:
+            return
         with self._db.begin() as conn:
-            case = self._get(conn, case_id)
-            if case is None:
-                raise NotFoundError(f"no case {case_id!r}")
-            self._event(conn, case_id, action, case.status, case.status, actor, at, detail)
+            states = self._states(conn, [case_id for case_id, _ in notes])
+            rows = [
+                _event_row(
+                    case_id,
+                    action,
+                    states[case_id].status,
+                    states[case_id].status,
+                    actor,
+                    at,
+                    detail,
+                )
+                for case_id, detail in notes
+            ]
+            for chunk in chunked(rows, SQL_BATCH):
+                conn.execute(_EVENTS.insert(), list(chunk))
 
     def set_fields(
         self, case_id: str, values: Mapping[str, Any], *, only_if_null: str | None = None
     ) -> bool:
         """Update fields that are no status (priority, first response, breach flags); with
         ``only_if_null``, only while that column is still empty. Returns whether it changed."""
-        stmt = update(_CASES).where(_CASES.c.id == case_id)
-        if only_if_null is not None:
-            stmt = stmt.where(_CASES.c[only_if_null].is_(None))
-        with self._db.begin() as conn:
-            return bool(conn.execute(stmt.values(**values)).rowcount)
+        return bool(self.set_fields_many([case_id], values, only_if_null=only_if_null))
 
-    def _event(
+    def set_fields_many(
         self,
-        conn: Connection,
-        case_id: str,
-        action: str,
-        from_status: str,
-        to_status: str,
-        actor: str,
-        at: datetime,
-        detail: Mapping[str, Any],
-    ) -> None:
-        conn.execute(
-            _EVENTS.insert().values(
-                case_id=case_id,
-                action=action,
-                from_status=from_status,
-                to_status=to_status,
-                actor=actor,
-                at=at,
-                detail=dict(detail),
-            )
-        )
+        case_ids: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        only_if_null: str | None = None,
+    ) -> set[str]:
+        """:meth:`set_fields` with the same values on many cases; returns the ids of those it
+        changed (with ``only_if_null``, not one another check set first)."""
+        changed: set[str] = set()
+        if not case_ids:
+            return changed
+        with self._db.begin() as conn:
+            for chunk in chunked(sorted(set(case_ids)), SQL_BATCH):
+                stmt = update(_CASES).where(_CASES.c.id.in_(chunk))
+                if only_if_null is not None:
+                    stmt = stmt.where(_CASES.c[only_if_null].is_(None))
+                stmt = stmt.values(**values).returning(_CASES.c.id)
+                changed.update(i for (i,) in conn.execute(stmt))
+        return changed
+
+    def set_fields_each(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """:meth:`set_fields` with each case's own values (case id -> values), as one
+        statement run over many rows per set of fields."""
+        by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for case_id, values in changes.items():
+            row = {"b_id": case_id, **{f"b_{name}": value for name, value in values.items()}}
+            by_fields.setdefault(tuple(sorted(values)), []).append(row)
+        if not by_fields:
+            return
+        with self._db.begin() as conn:
+            for fields, rows in by_fields.items():
+                stmt = (
+                    update(_CASES)
+                    .where(_CASES.c.id == bindparam("b_id"))
+                    .values(
+                        {name: bindparam(f"b_{name}", type_=_CASES.c[name].type) for name in fields}
+                    )
+                )
+                for chunk in chunked(rows, SQL_BATCH):
+                    conn.execute(stmt, list(chunk))
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from core.config import Config, load_config
 from services import authors, cases
 from services.runtime import open_store
 from tests.conftest import ROOT, write_config
-from tests.services.test_cases import T0, feed, only_case, post
+from tests.services.test_cases import T0, counted, feed, feed_labelled, only_case, post
 
 
 def config_with_webhook(tmp_path: Path, url: str) -> Config:
@@ -65,6 +65,23 @@ def test_sla_failed_webhook_is_retried_on_the_next_check(
     assert (second["breached"], second["notified"], second["webhook_failures"]) == (0, 1, 0)
 
 
+def test_sla_webhook_that_keeps_failing_is_left_until_the_next_check(
+    database: str, tmp_path: Path, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("down", status=503)
+    config = config_with_webhook(tmp_path, httpserver.url_for("/hook"))
+    feed(config, [post(str(100 + i), handle=f"u{i}") for i in range(8)])
+    with caplog.at_level(logging.WARNING):
+        first = cases.check_sla(config, at=T0 + timedelta(hours=2))
+    assert (first["breached"], first["notified"], first["webhook_failures"]) == (8, 0, 8)
+    assert len(httpserver.log) == cases.WEBHOOK_GIVE_UP  # not 8 calls to a dead endpoint
+    assert "failed 3 times in a row" in caplog.text
+    httpserver.clear()
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    second = cases.check_sla(config, at=T0 + timedelta(hours=2, minutes=5))
+    assert (second["breached"], second["notified"], second["webhook_failures"]) == (0, 8, 0)
+
+
 def test_sla_answered_or_closed_cases_are_never_breached(database: str, tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path))
     cases.add_agent(config, "ana", queues=["billing"])
@@ -107,3 +124,61 @@ def test_sla_clock_starts_at_the_post_and_skips_closed_hours(database: str, tmp_
     case = only_case(open_store(config))
     assert case.opened_at == saturday
     assert case.sla_due == datetime(2026, 11, 9, 8, 30, tzinfo=UTC)
+
+
+def test_sla_many_breaches_log_twenty_lines_and_a_summary_per_queue(
+    database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backfill breaches many cases at once: the first 20 (soonest due) get a line each,
+    the others one line counting them per queue."""
+    config = load_config(write_config(tmp_path))
+    billing = [post(str(100 + i), handle=f"u{i}", at=T0 + timedelta(minutes=i)) for i in range(23)]
+    retention = [
+        post(str(200 + i), handle=f"v{i}", at=T0 + timedelta(minutes=25 + i), text="cancel it")
+        for i in range(2)
+    ]
+    feed_labelled(config, [(p, "billing") for p in billing] + [(p, "cancel") for p in retention])
+    with caplog.at_level(logging.WARNING):
+        done = cases.check_sla(config, at=T0 + timedelta(hours=3))
+    assert done == {"breached": 25, "notified": 0, "webhook_failures": 0, "reprioritised": 25}
+    lines = [r.getMessage() for r in caplog.records if r.name == "services.cases"]
+    assert len(lines) == 21
+    assert lines[0] == (
+        "SLA breached: case case:x:100 in billing (priority 80) was due 2026-11-03T11:00:00Z,"
+        " 120 min ago, no response"
+    )
+    assert lines[19].startswith("SLA breached: case case:x:119 in billing")
+    assert lines[20] == "SLA breached: 5 more cases, no response (billing: 3, retention: 2)"
+    store = open_store(config)
+    flagged = [c for c in store.cases.list(limit=None) if c.breached_at == T0 + timedelta(hours=3)]
+    assert len(flagged) == 25  # every one flagged, logged one by one or not
+    assert [e.action for e in store.cases.events("case:x:201")] == ["open", "breach"]
+
+
+def test_sla_statements_do_not_grow_with_the_breaches(
+    database: str, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Flagging, recording, notifying and reprioritising 50 or 200 cases costs the same few
+    statements (the webhook is called once per case, as before)."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config = config_with_webhook(tmp_path, httpserver.url_for("/hook"))
+    engine = open_store(config).engine
+
+    def statements(n: int, start: int, at: datetime) -> tuple[dict[str, int], int]:
+        posts = [post(str(start + i), handle=f"u{start + i}", at=at) for i in range(n)]
+        feed_labelled(config, [(p, "billing") for p in posts], at=at)
+        issued: list[str] = []
+        with counted(engine, issued):
+            done = cases.check_sla(config, at=at + timedelta(hours=2))
+        return done, len(issued)
+
+    small, small_count = statements(50, 1000, T0)
+    large, large_count = statements(200, 2000, T0 + timedelta(hours=4))
+    assert small == {"breached": 50, "notified": 50, "webhook_failures": 0, "reprioritised": 50}
+    assert large == {"breached": 200, "notified": 200, "webhook_failures": 0, "reprioritised": 200}
+    assert small_count == large_count <= 15
+    assert len(httpserver.log) == 250
+    case = open_store(config).cases.get("case:x:2199")
+    assert case is not None
+    assert case.breached_at == case.breach_notified_at == T0 + timedelta(hours=6)
+    assert [e.action for e in open_store(config).cases.events(case.id)] == ["open", "breach"]
