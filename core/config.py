@@ -125,6 +125,17 @@ class PipelineSettings(_Strict):
     """Posts per batch: a source's new posts are collected, classified, stored and routed
     this many at a time (whole pages or lines, so a batch can be a little larger), so memory
     does not grow with a backlog."""
+    workers: int | Literal["auto"] = "auto"
+    """Classification processes for a large batch: ``auto`` is one per usable core for
+    batches over 2,000 posts (each with one torch thread) and this process alone below;
+    ``1`` always this process."""
+
+    @field_validator("workers")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("workers must be auto or 1 or more")
+        return value
 
 
 class SearchSettings(_Strict):
@@ -192,6 +203,8 @@ class Config:
     """Marketing insights' settings (``insights:``); None: the defaults."""
     batch_size: int = PipelineSettings().batch_size
     """Posts per batch in the listening cycle and backfills (``pipeline.batch_size``)."""
+    workers: int | None = None
+    """Classification processes per large batch (``pipeline.workers``); None: one per core."""
 
     @property
     def base_dir(self) -> Path:
@@ -339,6 +352,7 @@ def load_config(path: str | Path | None = None) -> Config:
         models_dir=Path(os.environ.get("EARSHOT_MODELS") or home / "models").resolve(),
         insights_path=insights_path,
         batch_size=parsed.pipeline.batch_size,
+        workers=None if parsed.pipeline.workers == "auto" else int(parsed.pipeline.workers),
     )
 
 

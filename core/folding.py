@@ -12,6 +12,8 @@ def fold(text: str) -> str:
     Letters that are not a base letter plus a mark (``ø``, ``ł``, ``ß``) keep their identity,
     except what casefolding itself changes (``ß`` becomes ``ss``).
     """
+    if text.isascii():  # no accents to drop, and casefold is lower for ASCII
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return unicodedata.normalize("NFC", stripped.casefold())

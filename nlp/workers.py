@@ -12,6 +12,7 @@ At most two batches per worker are in flight, so memory does not grow with the i
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from collections import deque
@@ -63,7 +64,9 @@ class WorkerPool:
     """``workers`` processes, each with the pipeline of the configuration at ``config_path``.
 
     ``map(work, items)`` runs ``work(pipeline, item)`` in the workers (``work`` must be a
-    module-level function) and yields the results in the order of ``items``.
+    module-level function) and yields the results in the order of ``items``. The processes
+    start on the first ``map`` and stay until :meth:`close` (or the end of a ``with`` block),
+    so a run that classifies batch after batch loads the models once per worker.
     """
 
     def __init__(self, config_path: Path, workers: int) -> None:
@@ -71,27 +74,60 @@ class WorkerPool:
             raise ValueError(f"workers must be 1 or more, got {workers}")
         self.config_path = Path(config_path)
         self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def map(self, work: Callable[[Any, T], R], items: Iterable[T]) -> Iterator[R]:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            self.workers,
-            mp_context=context,
-            initializer=_start,
-            initargs=(str(self.config_path),),
-        ) as pool:
-            pending: deque[Future[R]] = deque()
-            try:
-                for item in items:
-                    pending.append(pool.submit(_call, work, item))
-                    if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
-                        yield pending.popleft().result()
-                while pending:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
+                initargs=(str(self.config_path),),
+            )
+        pool = self._pool
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(_call, work, item))
+                if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
                     yield pending.popleft().result()
-            except BrokenProcessPool as e:
-                raise ClassificationError(
-                    f"a classification worker died ({e}); rerun with --workers 1 to see why"
-                ) from None
-            finally:
-                for future in pending:
-                    future.cancel()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as e:
+            self.close()
+            raise ClassificationError(
+                f"a classification worker died ({e}); rerun with --workers 1 to see why"
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+_SHARED: dict[tuple[str, int], WorkerPool] = {}
+
+
+def shared_pool(config_path: Path, workers: int) -> WorkerPool:
+    """One pool per configuration and size for the whole process (closed at exit), so that
+    the batches of a run, or of a backfill, reuse the same loaded workers."""
+    key = (str(Path(config_path).resolve()), workers)
+    if key not in _SHARED:
+        if not _SHARED:
+            atexit.register(close_shared_pools)
+        _SHARED[key] = WorkerPool(Path(config_path), workers)
+    return _SHARED[key]
+
+
+def close_shared_pools() -> None:
+    while _SHARED:
+        _SHARED.popitem()[1].close()

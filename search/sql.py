@@ -194,11 +194,11 @@ class SqlSearchIndex:
                         FTS.insert(),
                         [
                             {
-                                "rowid": fts_rowid(d.post_id),
-                                "post_id": d.post_id,
-                                "text": fold(d.text),
+                                "rowid": fts_rowid(row["post_id"]),
+                                "post_id": row["post_id"],
+                                "text": row["search_text"],
                             }
-                            for d in chunk
+                            for row in rows
                         ],
                     )
         return {}

@@ -130,7 +130,7 @@ def classify_file(
     more than :data:`PARALLEL_FROM` records; 1: this process alone). Returns ``(rows
     written, rows with errors)``.
     """
-    from nlp.workers import WorkerPool, usable_cores
+    from nlp.workers import shared_pool, usable_cores
 
     records = read_records(in_path)
     head = list(islice(records, PARALLEL_FROM + 1))
@@ -141,7 +141,7 @@ def classify_file(
     if workers > 1:
         if progress:
             progress(f"classifying with {workers} worker processes")
-        results = WorkerPool(config.path, workers).map(work, batches)
+        results = shared_pool(config.path, workers).map(work, batches)
     else:
         from nlp import shared_pipeline
 

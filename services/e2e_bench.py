@@ -146,9 +146,12 @@ def run_once(folder: Path, tier: str, database_url: str | None) -> dict[str, Any
             "from services import pipeline\n"
             "t=time.perf_counter()\n"
             "s=pipeline.run_once(load_config())\n"
+            "from nlp.workers import close_shared_pools\n"
+            "close_shared_pools()\n"
             "print(json.dumps({'seconds':time.perf_counter()-t,'new':s['new_posts'],"
             "'steps':s.get('seconds',{}),"
-            "'peak_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))\n"
+            "'peak_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,"
+            "'worker_peak_mb':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))\n"
         )
         out = subprocess.run(
             [sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True
@@ -218,6 +221,11 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {label}: {rate:,.0f} posts/s ({args.posts:,} posts in {seconds:.1f} s),"
             f" peak memory {float(result['peak_mb']):,.0f} MB"
+            + (
+                f" (+ {float(result['worker_peak_mb']):,.0f} MB in each classification worker)"
+                if result.get("worker_peak_mb")
+                else ""
+            )
         )
         if steps:
             print("    steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))

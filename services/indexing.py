@@ -89,8 +89,11 @@ def drain(
     """Send every pending outbox entry to the index. Returns how many documents were
     indexed and deleted."""
     indexed = deleted = 0
-    while entries := store.outbox.pending(limit=DRAIN_BATCH):
-        # The newest entry of a post decides; the document is built from the store as it is now.
+    while first := store.outbox.pending(limit=DRAIN_BATCH):
+        # A post's later entries (a batch is stored, then routed) are sent with its first: the
+        # document is built from the store as it is now, after every entry read here was
+        # committed, so each post is sent once. The newest entry of a post decides its op.
+        entries = store.outbox.pending_for([entry.post_id for entry in first])
         last_op = {entry.post_id: entry.op for entry in entries}
         upserts = [post_id for post_id, op in last_op.items() if op == "upsert"]
         deletes = [post_id for post_id, op in last_op.items() if op == "delete"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import secrets
 import socket
@@ -332,35 +333,61 @@ def classify(config: Config, batch_id: str, progress: Progress | None = None) ->
     return {"batch_id": batch_id, "classified": len(enrichments), "failed": len(letters)}
 
 
+PARALLEL_FROM = 2000
+"""Batches larger than this are classified by a worker process per core (``pipeline.workers``
+``auto``): the classifiers other than the transformer are Python on one core."""
+
+
 def _classify_posts(
     config: Config, posts: Sequence[Post], done: Callable[[int], None] | None = None
 ) -> tuple[list[Enrichment], dict[str, str]]:
-    """Labels for ``posts`` and, for those the classifiers failed on, the error."""
-    from nlp import shared_pipeline
+    """Labels for ``posts`` and, for those the classifiers failed on, the error. Chunks of
+    :data:`CLASSIFY_BATCH` posts, in this process or in worker processes (same chunks, so
+    the same labels)."""
+    from nlp.workers import shared_pool, usable_cores
 
-    pipeline = shared_pipeline(config)
+    chunks = list(chunked(posts, CLASSIFY_BATCH))
+    workers = config.workers or (usable_cores() if len(posts) > PARALLEL_FROM else 1)
+    if multiprocessing.current_process().daemon:
+        workers = 1  # a daemon (a Celery prefork child) may not start processes
+    if workers > 1 and len(chunks) > 1:
+        results = shared_pool(config.path, min(workers, len(chunks))).map(classify_chunk, chunks)
+    else:
+        from nlp import shared_pipeline
+
+        pipeline = shared_pipeline(config)
+        results = (classify_chunk(pipeline, chunk) for chunk in chunks)
     enrichments: list[Enrichment] = []
     failed: dict[str, str] = {}
-    for chunk in chunked(posts, CLASSIFY_BATCH):
-        try:
-            enrichments.extend(pipeline.run(chunk))
-        except SYSTEMIC_ERRORS:
-            raise
-        except Exception as error:  # one post's fault, or every post's: try them alone
-            alone = _classify_alone(pipeline, chunk)
-            if len(chunk) > 1 and not any(isinstance(r, Enrichment) for r in alone.values()):
-                raise  # not one post classifies: the classifiers are broken, not the posts
-            log.warning(
-                "classifying %d posts failed (%s: %s); classified them one by one",
-                len(chunk),
-                type(error).__name__,
-                redact_pii(str(error)),
-            )
-            enrichments.extend(r for r in alone.values() if isinstance(r, Enrichment))
-            failed.update({i: r for i, r in alone.items() if isinstance(r, str)})
+    for labelled, errors in results:
+        enrichments.extend(labelled)
+        failed.update(errors)
         if done:
             done(len(enrichments) + len(failed))
     return enrichments, failed
+
+
+def classify_chunk(pipeline: Any, chunk: Sequence[Post]) -> tuple[list[Enrichment], dict[str, str]]:
+    """One chunk's labels and, for the posts the classifiers failed on, the error (in this
+    process or a worker's)."""
+    try:
+        return list(pipeline.run(chunk)), {}
+    except SYSTEMIC_ERRORS:
+        raise
+    except Exception as error:  # one post's fault, or every post's: try them alone
+        alone = _classify_alone(pipeline, chunk)
+        if len(chunk) > 1 and not any(isinstance(r, Enrichment) for r in alone.values()):
+            raise  # not one post classifies: the classifiers are broken, not the posts
+        log.warning(
+            "classifying %d posts failed (%s: %s); classified them one by one",
+            len(chunk),
+            type(error).__name__,
+            redact_pii(str(error)),
+        )
+        return (
+            [r for r in alone.values() if isinstance(r, Enrichment)],
+            {i: r for i, r in alone.items() if isinstance(r, str)},
+        )
 
 
 def _classify_alone(pipeline: Any, posts: Sequence[Post]) -> dict[str, Enrichment | str]:

@@ -34,6 +34,16 @@ class SqlOutbox:
         with self._db.begin() as conn:
             return [OutboxEntry(*row) for row in conn.execute(stmt.limit(limit))]
 
+    def pending_for(self, post_ids: Sequence[str]) -> list[OutboxEntry]:
+        entries: list[OutboxEntry] = []
+        with self._db.begin() as conn:
+            for chunk in chunked(list(dict.fromkeys(post_ids)), SQL_BATCH):
+                stmt = select(_OUTBOX.c.id, _OUTBOX.c.post_id, _OUTBOX.c.op).where(
+                    _OUTBOX.c.post_id.in_(chunk)
+                )
+                entries.extend(OutboxEntry(*row) for row in conn.execute(stmt))
+        return sorted(entries, key=lambda entry: entry.id)
+
     def done(self, entry_ids: Sequence[int]) -> None:
         with self._db.begin() as conn:
             for chunk in chunked(list(entry_ids), SQL_BATCH):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
 from core.insights import Activity
-from core.models import ENGAGEMENT_METRICS, Author, Enrichment, Post, RoutingDecision
+from core.models import ENGAGEMENT_METRICS, Author, Enrichment, Post, RoutingDecision, unchecked
 from core.timeutil import now
 from storage.base import QueueItem, StoredRecord
 from storage.sql import schema
@@ -286,23 +286,28 @@ def post_row(post: Post, first_seen_at: Any) -> dict[str, Any]:
 
 
 def row_post(m: Any) -> Post:
-    return Post(
-        id=m["id"],
-        source=m["source"],
-        url=m["url"],
-        author=Author(
-            id=m["author_id"],
-            handle=m["author_handle"],
-            display_name=m["author_name"],
-            followers=m["author_followers"],
-            verified=bool(m["author_verified"]),
-        ),
-        text=m["text"],
-        created_at=m["created_at"],
-        language=m["language"],
-        conversation_id=m["conversation_id"],
-        in_reply_to_id=m["in_reply_to_id"],
-        metrics=dict(m["metrics"] or {}),
-        title=m["title"],
-        cleaned=tuple(m["cleaned"] or ()),
+    """A stored post (checked when it was stored: not checked again)."""
+    author = {
+        "id": m["author_id"],
+        "handle": m["author_handle"],
+        "display_name": m["author_name"],
+        "followers": m["author_followers"],
+        "verified": bool(m["author_verified"]),
+    }
+    return unchecked(
+        Post,
+        {
+            "id": m["id"],
+            "source": m["source"],
+            "url": m["url"],
+            "author": unchecked(Author, author),
+            "text": m["text"],
+            "created_at": m["created_at"],
+            "language": m["language"],
+            "conversation_id": m["conversation_id"],
+            "in_reply_to_id": m["in_reply_to_id"],
+            "metrics": dict(m["metrics"] or {}),
+            "title": m["title"],
+            "cleaned": tuple(m["cleaned"] or ()),
+        },
     )

@@ -73,7 +73,7 @@ class SqlStaging:
         )
         with self._db.begin() as conn:
             return [
-                (Post.from_dict(p), None if e is None else Enrichment.from_dict(e))
+                (Post.from_dict(p, trusted=True), None if e is None else Enrichment.from_dict(e))
                 for p, e in conn.execute(stmt)
             ]
 

@@ -96,3 +96,28 @@ def test_indexing_documents_hold_redacted_text_and_pii_types(config_path: Path) 
     assert "email" in hit.document.pii_types
     with_email = search.search(config, "", filters={"pii_types": "email"}, limit=1000)
     assert hit.post.id in {r.post.id for r in with_email}
+
+
+def test_indexing_drain_sends_each_post_once_whatever_entries_it_has(
+    config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(config_path)
+    monkeypatch.setattr(pipeline, "index", lambda config, progress=None: {})  # left pending
+    pipeline.run_once(config)
+    store, index = open_store(config), open_search(config)
+    posts = store.posts.count()
+    assert store.outbox.count() > posts  # stored, then routed: two entries or more a post
+
+    sent: list[str] = []
+    real = index.index
+
+    def counting(documents: Sequence[SearchDocument]) -> dict[str, str]:
+        sent.extend(d.post_id for d in documents)
+        return real(documents)
+
+    monkeypatch.setattr(index, "index", counting)
+    monkeypatch.setattr(indexing, "DRAIN_BATCH", 50)  # a post's entries fall in several
+    done = indexing.drain(store, index)
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == posts == done["indexed"]
+    assert store.outbox.count() == 0
+    assert index.count(SearchQuery()) == posts

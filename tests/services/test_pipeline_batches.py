@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from core.config import Config, load_config
+from listeners import build_listener
 from nlp.minhash import near_duplicate_groups
 from services import pipeline
 from services.cases import conversation_key
@@ -99,8 +100,6 @@ def split_threads(config: Config) -> set[str]:
     """Posts of conversations whose posts fall into more than one batch. The APIs list newest
     first, so a reply can be routed a batch before the post it answers: its case then opens
     on the reply (a known difference; within a batch, the oldest post comes first)."""
-    from listeners import build_listener
-
     where: dict[str, set[int]] = {}
     members: dict[str, set[str]] = {}
     for source in config.sources:
@@ -231,3 +230,23 @@ def test_pipeline_a_run_that_dies_between_batches_loses_and_duplicates_nothing(
     )
     assert sum(n for _, n in store.queues.counts().items()) == len(sample_labels())
     assert store.staging.item_count() == 0
+
+
+def test_pipeline_classify_in_worker_processes_labels_as_one_process_does(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
+    config = batch_config(tmp_path, 100_000)
+    listener_posts = [
+        post
+        for source in config.sources
+        for post in build_listener(source, base_dir=config.base_dir).fetch(None).posts
+    ]
+    alone, alone_failed = pipeline._classify_posts(replace(config, workers=1), listener_posts)
+    pooled, pooled_failed = pipeline._classify_posts(replace(config, workers=2), listener_posts)
+    assert len(listener_posts) > 256 * 1.5  # several chunks, so both workers get some
+    assert [json.dumps(e.to_dict(), sort_keys=True) for e in pooled] == [
+        json.dumps(e.to_dict(), sort_keys=True) for e in alone
+    ]
+    assert pooled_failed == alone_failed == {}
