@@ -78,12 +78,9 @@ def backfill(
     more = True
     while more:
         batches += 1
-        batch = pipeline.collect(
+        batch = pipeline.process(
             config, source_name, run_id, part=batches, since=since, cursor_key=key
         )
-        pipeline.classify(config, batch["batch_id"])
-        pipeline.store_batch(config, batch["batch_id"])
-        pipeline.route(config, batch["batch_id"])
         posts += batch["fetched"]
         more = batch["more"]
         if progress:

@@ -32,7 +32,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,6 +212,29 @@ def collect(
     and own cursor. The new cursor is staged with the batch and saved only when the batch is
     stored.
     """
+    return _collect(
+        config,
+        source_name,
+        run_id,
+        until=until,
+        part=part,
+        follows=follows,
+        since=since,
+        cursor_key=cursor_key,
+    )[0]
+
+
+def _collect(
+    config: Config,
+    source_name: str,
+    run_id: str,
+    *,
+    until: datetime | None = None,
+    part: int = 1,
+    follows: str | None = None,
+    since: datetime | None = None,
+    cursor_key: str | None = None,
+) -> tuple[dict[str, Any], Sequence[Post]]:
     from listeners import build_listener
 
     store = open_store(config)
@@ -258,7 +281,8 @@ def collect(
         dead,
         "; more to come" if fetch.more else "",
     )
-    return {"batch_id": batch_id, "source": source_name, "more": fetch.more, **counts}
+    result = {"batch_id": batch_id, "source": source_name, "more": fetch.more, **counts}
+    return result, fetch.posts
 
 
 def collect_all(
@@ -302,12 +326,27 @@ def batch_id_of(run_id: str, source_name: str, part: int = 1, *, backfill: bool 
 def classify(config: Config, batch_id: str, progress: Progress | None = None) -> dict[str, Any]:
     """Run the configured classifiers over a staged batch. A post they fail on is sent to
     the dead-letter table with the error, and the rest of the batch goes on."""
+    return _classify(config, batch_id, progress)[0]
+
+
+def _classify(
+    config: Config,
+    batch_id: str,
+    progress: Progress | None = None,
+    *,
+    posts: Sequence[Post] | None = None,
+) -> tuple[dict[str, Any], list[Enrichment]]:
+    """:func:`classify`, and the labels. Given the batch's ``posts`` (in memory, from the
+    collect step of the same process), the labels are handed on in memory and not staged:
+    a run that dies before storing them abandons the batch anyway."""
     store = open_store(config)
     batch = store.staging.batch(batch_id)
     if batch.stage not in ("collected", "classified"):
-        return {"batch_id": batch_id, "classified": 0, "stage": batch.stage}
+        return {"batch_id": batch_id, "classified": 0, "stage": batch.stage}, []
     store.staging.touch_run(batch.run_id)
-    posts = [post for post, _ in store.staging.batch_items(batch_id)]
+    in_memory = posts is not None
+    if posts is None:
+        posts = [post for post, _ in store.staging.batch_items(batch_id)]
 
     def done(n: int) -> None:
         store.staging.touch_run(batch.run_id)
@@ -321,7 +360,8 @@ def classify(config: Config, batch_id: str, progress: Progress | None = None) ->
         if post.id in failed
     ]
     with store.transaction() as tx:
-        tx.staging.stage_enrichments(batch_id, enrichments, dropped=list(failed))
+        staged = [] if in_memory else enrichments
+        tx.staging.stage_enrichments(batch_id, staged, dropped=list(failed))
         tx.dead_letters.add(letters)
         if letters:
             old = tx.staging.batch(batch_id).counts.get("dead_letters", 0)
@@ -330,7 +370,8 @@ def classify(config: Config, batch_id: str, progress: Progress | None = None) ->
             )
     intents = Counter(e.intent.label for e in enrichments)
     log.info("classified %d posts of %s: %s", len(enrichments), batch_id, dict(intents))
-    return {"batch_id": batch_id, "classified": len(enrichments), "failed": len(letters)}
+    result = {"batch_id": batch_id, "classified": len(enrichments), "failed": len(letters)}
+    return result, enrichments
 
 
 PARALLEL_FROM = 2000
@@ -411,17 +452,30 @@ def store_batch(config: Config, batch_id: str) -> dict[str, Any]:
     """Commit a classified batch in one transaction: posts, labels, the source's cursor and
     the outbox entries that will bring the search index up to date. A post the database
     refuses is sent to the dead-letter table and the rest is stored."""
+    return _store(config, batch_id)[0]
+
+
+Items = Sequence[tuple[Post, Enrichment | None]]
+"""A batch's posts with their labels, in the batch's order."""
+
+
+def _store(
+    config: Config, batch_id: str, items: Items | None = None
+) -> tuple[dict[str, Any], Items]:
+    """:func:`store_batch`, and the items it stored (from ``items`` when given, in memory;
+    else from staging)."""
     store = open_store(config)
     batch = store.staging.batch(batch_id)
     if batch.stage in ("stored", "routed"):
-        return {"batch_id": batch_id, "stored": 0, "new": 0, "stage": batch.stage}
+        return {"batch_id": batch_id, "stored": 0, "new": 0, "stage": batch.stage}, []
     if batch.stage == "abandoned":
         raise ConflictError(
             f"batch {batch_id} was abandoned (its run was taken for dead); the source's cursor"
             " did not move, so the next run collects its posts again"
         )
     store.staging.touch_run(batch.run_id)
-    items = store.staging.batch_items(batch_id)
+    if items is None:
+        items = store.staging.batch_items(batch_id)
     unclassified = [post.id for post, enrichment in items if enrichment is None]
     if batch.stage != "classified" or unclassified:
         first = f" (first: {unclassified[0]})" if unclassified else ""
@@ -452,7 +506,9 @@ def store_batch(config: Config, batch_id: str) -> dict[str, Any]:
         enrichments = [e for e in enrichments if e.post_id not in refused]
         new = _commit(store, batch, posts, enrichments, letters)
     log.info("stored %d posts of %s (%d new)", len(posts), batch_id, new)
-    return {"batch_id": batch_id, "stored": len(posts), "new": new}
+    labels = {e.post_id: e for e in enrichments}
+    stored = [(p, labels[p.id]) for p in posts]
+    return {"batch_id": batch_id, "stored": len(posts), "new": new}, stored
 
 
 def _commit(
@@ -478,9 +534,10 @@ def _commit(
     return new
 
 
-def route(config: Config, batch_id: str) -> dict[str, Any]:
+def route(config: Config, batch_id: str, *, items: Items | None = None) -> dict[str, Any]:
     """Route a stored batch to queues, and delete its staged copy of the posts. Posts already
-    in a queue keep their place."""
+    in a queue keep their place. ``items``: the stored posts and labels, in memory (else read
+    from staging)."""
     store = open_store(config)
     batch = store.staging.batch(batch_id)
     if batch.stage in ("routed", "abandoned"):
@@ -488,7 +545,8 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
     if batch.stage != "stored":
         raise StoreError(f"batch {batch_id} is {batch.stage}, not stored: store it first")
     store.staging.touch_run(batch.run_id)
-    items = store.staging.batch_items(batch_id)
+    if items is None:
+        items = _with_stored_labels(store, store.staging.batch_items(batch_id))
     posts = [post for post, _ in items]
     enrichments = [e for _, e in items if e is not None]
     profiles = cases.profiles_of(store, posts)
@@ -514,6 +572,47 @@ def route(config: Config, batch_id: str) -> dict[str, Any]:
         return {"batch_id": batch_id, "routed": 0, "stage": "routed"}
     log.info("routed %d new posts of %s: %s", len(new), batch_id, dict(by_queue))
     return {"batch_id": batch_id, "routed": len(new)}
+
+
+def process(
+    config: Config,
+    source_name: str,
+    run_id: str,
+    *,
+    part: int = 1,
+    since: datetime | None = None,
+    cursor_key: str | None = None,
+    progress: Progress | None = None,
+    timed: Callable[[str], AbstractContextManager[None]] | None = None,
+) -> dict[str, Any]:
+    """Collect the next batch of a source, then classify, store and route it in this
+    process (``run --once``, ``earshot backfill``): posts and labels go from step to step in
+    memory, while the staged copy of the posts keeps the batch recoverable until it is
+    routed. ``timed(step)`` measures each step. Returns the collect step's result."""
+    clock = timed or (lambda step: nullcontext())
+    with clock("collect"):
+        batch, posts = _collect(
+            config, source_name, run_id, part=part, since=since, cursor_key=cursor_key
+        )
+    batch_id = batch["batch_id"]
+    with clock("classify"):
+        _, enrichments = _classify(config, batch_id, progress, posts=posts)
+    labels = {e.post_id: e for e in enrichments}
+    with clock("store"):
+        _, stored = _store(config, batch_id, [(p, labels[p.id]) for p in posts if p.id in labels])
+    with clock("route"):
+        route(config, batch_id, items=stored)
+    return batch
+
+
+def _with_stored_labels(store: Store, items: Items) -> Items:
+    """Staged items, with the stored labels of those staged without (a batch that
+    :func:`process` handled in memory and whose run died after storing it)."""
+    missing = [post.id for post, enrichment in items if enrichment is None]
+    if not missing:
+        return items
+    stored = {r.post.id: r.enrichment for r in store.posts.records(missing)}
+    return [(post, enrichment or stored.get(post.id)) for post, enrichment in items]
 
 
 def classify_all(config: Config, collected: dict[str, Any]) -> dict[str, Any]:
@@ -647,8 +746,7 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
         more = True
         while more:  # one bounded batch at a time: memory does not grow with a backlog
             part += 1
-            with timed("collect"):
-                batch = collect(config, name, run_id, part=part)
+            batch = process(config, name, run_id, part=part, progress=progress, timed=timed)
             fetched += batch["fetched"]
             more = batch["more"]
             if progress and (more or part > 1):
@@ -657,12 +755,6 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
                 progress(
                     f"{name}: fetched {batch['fetched']} posts, {batch['dead_letters']} bad records"
                 )
-            with timed("classify"):
-                classify(config, batch["batch_id"], progress)
-            with timed("store"):
-                store_batch(config, batch["batch_id"])
-            with timed("route"):
-                route(config, batch["batch_id"])
     with timed("index"):
         index(config)
     with timed("sla"):
