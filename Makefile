@@ -17,7 +17,8 @@ help:
 	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
 	@echo "make test    the whole test suite"
 	@echo "make check   ruff (format + lint), import contracts, mypy and the tests"
-	@echo "make bench   classifier throughput and peak memory per tier; insights over 1M posts"
+	@echo "make bench   classifier throughput and peak memory per tier; insights over 1M posts;"
+	@echo "             run --once end to end over 100,000 generated posts (fast) and 10,000 (MiniLM)"
 	@echo "make models  retrain the classifier heads"
 	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
 
@@ -61,6 +62,8 @@ test: $(STAMP) $(MODELS)
 bench: $(STAMP) $(MODELS)
 	$(BIN)/python -m nlp.bench
 	$(BIN)/python -m services.insights_bench
+	$(BIN)/python -m services.e2e_bench --posts 100000 --tier fast
+	$(BIN)/python -m services.e2e_bench --posts 10000 --tier minilm --store sqlite
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
