@@ -20,3 +20,12 @@ def database(
     with fresh_database(request.param, tmp_path) as url:
         monkeypatch.setenv("EARSHOT_DATABASE_URL", url)
         yield url
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary ``EARSHOT_HOME`` on SQLite (``EARSHOT_DATABASE_URL`` unset). Returns the
+    test's folder, where a test writes its configuration."""
+    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
+    return tmp_path

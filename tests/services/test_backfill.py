@@ -22,13 +22,6 @@ from tests.services.test_pipeline_batches import batch_config
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def test_backfill_stores_a_source_in_batches_and_leaves_the_live_cursor_alone(
     home: Path,
 ) -> None:

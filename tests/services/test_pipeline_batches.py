@@ -180,11 +180,9 @@ def test_pipeline_batches_stay_bounded(config_path: Path, tmp_path: Path) -> Non
 
 
 def test_pipeline_collect_all_chains_cursors_and_storing_in_order_moves_the_cursor(
-    tmp_path: Path, monkeypatch
+    home: Path,
 ) -> None:
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
-    config = batch_config(tmp_path, TINY)
+    config = batch_config(home, TINY)
     store = open_store(config)
     run_id = pipeline.start_run(config)
     collected = pipeline.collect_all(config, "x_samples", run_id)
@@ -206,11 +204,9 @@ def test_pipeline_collect_all_chains_cursors_and_storing_in_order_moves_the_curs
 
 
 def test_pipeline_a_run_that_dies_between_batches_loses_and_duplicates_nothing(
-    tmp_path: Path, monkeypatch
+    home: Path,
 ) -> None:
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
-    config = batch_config(tmp_path, TINY)
+    config = batch_config(home, TINY)
     store = open_store(config)
     run_id = pipeline.start_run(config, owner="elsewhere:1")
     collected = pipeline.collect_all(config, "x_samples", run_id)
@@ -233,11 +229,9 @@ def test_pipeline_a_run_that_dies_between_batches_loses_and_duplicates_nothing(
 
 
 def test_pipeline_classify_in_worker_processes_labels_as_one_process_does(
-    tmp_path: Path, monkeypatch
+    home: Path,
 ) -> None:
-    monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
-    config = batch_config(tmp_path, 100_000)
+    config = batch_config(home, 100_000)
     listener_posts = [
         post
         for source in config.sources
