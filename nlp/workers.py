@@ -107,7 +107,8 @@ class WorkerPool:
         except BrokenProcessPool as e:
             self.close()
             raise ClassificationError(
-                f"a classification worker died ({e}); rerun with --workers 1 to see why"
+                f"a classification worker died ({e}); run in one process (earshot classify"
+                " --workers 1, or pipeline.workers: 1) to see why"
             ) from None
         finally:
             for future in pending:

@@ -100,7 +100,7 @@ def scratch_redis_db() -> Iterator[str]:
 
     base = redis.Redis.from_url(REDIS_URL)
     try:
-        count = int(base.config_get("databases").get("databases", 16))
+        count = int(str(base.config_get("databases").get("databases", 16)))
     except redis.RedisError:
         count = 16
     finally:
