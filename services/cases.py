@@ -730,6 +730,8 @@ def is_detractor(case: Case, keys: set[str]) -> bool:
 # -- SLA watch ------------------------------------------------------------------------------
 
 
+SLA_PAGE = 2000
+"""Cases the SLA check reads and writes at a time: its memory does not grow with the backlog."""
 SLA_LOG_LINES = 20
 """Breached cases logged one line each per check; the others are counted per queue in one
 line (a backfill of old posts breaches thousands at once)."""
@@ -744,50 +746,65 @@ def check_sla(
     retried on the next check). Then refresh the waiting part of every open case's priority.
     Returns counts.
 
-    Flags, events and priorities are written in bulk in one transaction; the webhooks are
-    called once it is committed (no lock is held while one answers slowly), and the cases
-    whose webhook answered are marked notified together after the last call."""
+    The cases are read and written :data:`SLA_PAGE` at a time, in id order, so a backlog of
+    any size fits in memory: each page's flags and events in one transaction, then its
+    webhooks (no lock is held while one answers slowly), then the cases whose webhook answered
+    are marked notified together; the waiting priorities likewise, page by page."""
     at = at or now()
     store = open_store(config)
     routing = router(config)
     hooks = {name: q.webhook for name, q in routing.config.queues.items() if q.webhook}
-    with store.transaction() as tx:
-        overdue = tx.cases.overdue(at)
-        flagged = tx.cases.set_fields_many(
-            [c.id for c in overdue if c.breached_at is None],
-            {"breached_at": at},
-            only_if_null="breached_at",  # a case another check flagged first is skipped
-        )
-        breached = [replace(c, breached_at=at) for c in overdue if c.id in flagged]
-        tx.cases.note_many(
-            "breach", [(c.id, {"due": to_iso(c.sla_due)}) for c in breached], actor=SYSTEM, at=at
-        )
-        unnotified = [
-            replace(c, breached_at=at) if c.id in flagged else c
-            for c in overdue
-            if c.breached_at is not None or c.id in flagged
-        ]
+    done = {"breached": 0, "notified": 0, "webhook_failures": 0, "reprioritised": 0}
+    shown: list[Case] = []  # the breaches logged one by one
+    more: Counter[str] = Counter()  # the others, by queue
+    after = ""
+    while page := store.cases.overdue(at, after=after, limit=SLA_PAGE):
+        after = page[-1].id
+        with store.transaction() as tx:
+            flagged = tx.cases.set_fields_many(
+                [c.id for c in page if c.breached_at is None],
+                {"breached_at": at},
+                only_if_null="breached_at",  # a case another check flagged first is skipped
+            )
+            breached = [replace(c, breached_at=at) for c in page if c.id in flagged]
+            tx.cases.note_many(
+                "breach",
+                [(c.id, {"due": to_iso(c.sla_due)}) for c in breached],
+                actor=SYSTEM,
+                at=at,
+            )
+            unnotified = [
+                replace(c, breached_at=at) if c.id in flagged else c
+                for c in page
+                if c.breached_at is not None or c.id in flagged
+            ]
+            tx.cases.set_fields_many(
+                [c.id for c in unnotified if c.queue not in hooks], {"breach_notified_at": at}
+            )
+        room = SLA_LOG_LINES - len(shown)
+        shown.extend(breached[:room])
+        more.update(c.queue for c in breached[room:])
+        for case in breached:
+            metrics.record_breach(case.queue)
+        done["breached"] += len(breached)
         to_call = [c for c in unnotified if c.queue in hooks]
-        tx.cases.set_fields_many(
-            [c.id for c in unnotified if c.queue not in hooks], {"breach_notified_at": at}
-        )
-        priorities = _waiting_priorities(tx.cases.list(statuses=["new", "claimed"], limit=None), at)
-        tx.cases.set_fields_each(priorities)
-    _log_breaches(breached, at)
-    for case in breached:
-        metrics.record_breach(case.queue)
-    notified, failures = _notify(to_call, hooks, at, client)
-    store.cases.set_fields_many(notified, {"breach_notified_at": at})
-    return {
-        "breached": len(breached),
-        "notified": len(notified),
-        "webhook_failures": failures,
-        "reprioritised": len(priorities),
-    }
+        notified, failures = _notify(to_call, hooks, at, client)
+        store.cases.set_fields_many(notified, {"breach_notified_at": at})
+        done["notified"] += len(notified)
+        done["webhook_failures"] += failures
+    _log_breaches(shown, more, at)
+    after = ""
+    while page := store.cases.list(statuses=["new", "claimed"], after_id=after, limit=SLA_PAGE):
+        after = page[-1].id
+        priorities = _waiting_priorities(page, at)
+        with store.transaction() as tx:
+            tx.cases.set_fields_each(priorities)
+        done["reprioritised"] += len(priorities)
+    return done
 
 
-def _log_breaches(cases: Sequence[Case], at: datetime) -> None:
-    for case in cases[:SLA_LOG_LINES]:
+def _log_breaches(cases: Sequence[Case], more: Counter[str], at: datetime) -> None:
+    for case in cases:
         log.warning(
             "SLA breached: case %s in %s (priority %d) was due %s, %d min ago, no response",
             case.id,
@@ -796,7 +813,6 @@ def _log_breaches(cases: Sequence[Case], at: datetime) -> None:
             to_iso(case.sla_due),
             _minutes_late(case, at),
         )
-    more = Counter(case.queue for case in cases[SLA_LOG_LINES:])
     if more:
         log.warning(
             "SLA breached: %d more cases, no response (%s)",

@@ -426,9 +426,10 @@ class CaseRepository(Protocol):
 
     def events(self, case_id: str) -> list[CaseEvent]: ...
 
-    def overdue(self, at: datetime) -> list[Case]:
+    def overdue(self, at: datetime, *, after: str = "", limit: int | None = None) -> list[Case]:
         """Open unanswered cases due before ``at`` not flagged yet, and flagged ones whose
-        breach was not notified yet."""
+        breach was not notified yet, most overdue first; with ``limit``, a page of them in
+        id order, after the id ``after``."""
         ...
 
     def remove_posts(self, post_ids: Sequence[str]) -> int:
@@ -446,8 +447,10 @@ class CaseRepository(Protocol):
         opened_since: datetime | None = None,
         conversation_key: str | None = None,
         limit: int | None = 50,
+        after_id: str | None = None,
     ) -> list[Case]:
-        """Most urgent first: priority, then SLA due time."""
+        """Most urgent first: priority, then SLA due time. With ``after_id``: the cases with
+        a larger id, in id order (pages over every case)."""
         ...
 
 

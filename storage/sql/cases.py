@@ -428,7 +428,7 @@ class SqlCases:
                 for r in conn.execute(stmt)
             ]
 
-    def overdue(self, at: datetime) -> list[Case]:
+    def overdue(self, at: datetime, *, after: str = "", limit: int | None = None) -> list[Case]:
         """Open cases with no first response whose SLA was due before ``at``, and breached
         cases whose breach is not notified yet."""
         stmt = select(_CASES).where(
@@ -443,8 +443,12 @@ class SqlCases:
                 and_(_CASES.c.breached_at.is_not(None), _CASES.c.breach_notified_at.is_(None)),
             )
         )
+        if limit is None:
+            stmt = stmt.order_by(_CASES.c.sla_due)
+        else:
+            stmt = stmt.where(_CASES.c.id > after).order_by(_CASES.c.id).limit(limit)
         with self._db.begin() as conn:
-            return [_row_case(r._mapping) for r in conn.execute(stmt.order_by(_CASES.c.sla_due))]
+            return [_row_case(r._mapping) for r in conn.execute(stmt)]
 
     def remove_posts(self, post_ids: Sequence[str]) -> int:
         """Compliance: take removed posts out of their cases; a case left with no customer
@@ -483,8 +487,10 @@ class SqlCases:
         opened_since: datetime | None = None,
         conversation_key: str | None = None,
         limit: int | None = 50,
+        after_id: str | None = None,
     ) -> list[Case]:
-        """Cases, most urgent first (priority, then SLA due time, then oldest)."""
+        """Cases, most urgent first (priority, then SLA due time, then oldest); with
+        ``after_id``, those with a larger id in id order."""
         stmt = select(_CASES)
         if conversation_key is not None:
             stmt = stmt.where(_CASES.c.conversation_key == conversation_key)
@@ -498,13 +504,16 @@ class SqlCases:
             stmt = stmt.where(_CASES.c.handle_key.in_(list(handle_keys)))
         if opened_since is not None:
             stmt = stmt.where(_CASES.c.opened_at >= opened_since)
-        stmt = stmt.order_by(
-            _CASES.c.priority.desc(),
-            _CASES.c.sla_due.is_(None),
-            _CASES.c.sla_due.asc(),
-            _CASES.c.opened_at.asc(),
-            _CASES.c.id,
-        )
+        if after_id is not None:
+            stmt = stmt.where(_CASES.c.id > after_id).order_by(_CASES.c.id)
+        else:
+            stmt = stmt.order_by(
+                _CASES.c.priority.desc(),
+                _CASES.c.sla_due.is_(None),
+                _CASES.c.sla_due.asc(),
+                _CASES.c.opened_at.asc(),
+                _CASES.c.id,
+            )
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._db.begin() as conn:
