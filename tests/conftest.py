@@ -123,16 +123,24 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{directory / 'earshot.db'}"
         return
+    assert POSTGRES_URL is not None
+    with scratch_postgres(POSTGRES_URL, "earshot_test") as url:
+        yield url
+
+
+@contextmanager
+def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``server_url``'s, dropped afterwards (its
+    connections forced out). Yields its URL."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    assert POSTGRES_URL is not None
-    name = f"earshot_test_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

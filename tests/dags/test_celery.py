@@ -25,9 +25,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, sample_labels, write_config
+from tests.conftest import ROOT, sample_labels, scratch_postgres, write_config
 
 DAG_ID = "social_listening"
 WORKERS = ("earshot-worker-a", "earshot-worker-b")
@@ -75,21 +74,6 @@ pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "
 
 
 # -- scratch services --------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped afterwards (its connections forced out)."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -230,8 +214,8 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     from cryptography.fernet import Fernet
 
     with (
-        scratch_database("airflow_celery_test") as metadata_url,
-        scratch_database("earshot_celery_test") as store_url,
+        scratch_postgres(POSTGRES_URL, "airflow_celery_test") as metadata_url,
+        scratch_postgres(POSTGRES_URL, "earshot_celery_test") as store_url,
         scratch_redis_db() as broker_url,
     ):
         home, logs, pylib = tmp_path / "airflow", tmp_path / "logs", tmp_path / "pylib"
