@@ -11,11 +11,12 @@ export EARSHOT_CONFIG ?= $(CURDIR)/earshot.yaml
 
 MODELS := var/models/MODEL_CARD.md
 
-.PHONY: run test check lint format typecheck bench models lock clean help
+.PHONY: run serve test check lint format typecheck bench models lock clean help browser
 
 help:
 	@echo "make run     one listening cycle (Airflow DAG social_listening) on the bundled samples"
-	@echo "make test    the whole test suite"
+	@echo "make serve   the console on http://localhost:8000 over the store make run filled"
+	@echo "make test    the whole test suite (installs Debian's chromium for the browser tests)"
 	@echo "make check   ruff (format + lint), import contracts, mypy and the tests"
 	@echo "make bench   classifier throughput and peak memory per tier; insights over 1M posts;"
 	@echo "             run --once end to end over 100,000 generated posts (fast) and 10,000 (MiniLM)"
@@ -56,7 +57,19 @@ run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
 	@echo "marketing insights (earshot insights run; daily in Airflow: marketing_insights, spike_watch):"
 	@$(BIN)/earshot insights run
 
-test: $(STAMP) $(MODELS)
+serve: $(STAMP) $(MODELS)
+	@$(BIN)/earshot db upgrade
+	@$(BIN)/earshot serve --demo-users $(SERVE_ARGS)
+
+# The console's browser tests drive Debian's chromium headless (Playwright, no browser download).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		apt-get install -y -qq chromium chromium-driver > /dev/null 2>&1 \
+		|| { apt-get update -qq > /dev/null && apt-get install -y -qq chromium chromium-driver > /dev/null; } \
+		|| echo "could not install chromium (needs root and apt): the browser tests will be skipped"; }
+
+test: $(STAMP) $(MODELS) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MODELS)
@@ -64,6 +77,7 @@ bench: $(STAMP) $(MODELS)
 	$(BIN)/python -m services.insights_bench
 	$(BIN)/python -m services.e2e_bench --posts 100000 --tier fast
 	$(BIN)/python -m services.e2e_bench --posts 10000 --tier minilm --store sqlite
+	$(BIN)/python -m services.console_bench --cases 100000 --store both
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

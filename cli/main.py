@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.access import ROLES
 from core.care import CASE_STATUSES
 from core.config import Config, load_config
 from core.errors import EarshotError, InvalidValueError
@@ -293,6 +294,82 @@ def cmd_agents_list(args: argparse.Namespace) -> int:
         state = "" if agent.active else " (inactive)"
         print(f"{agent.name:<16} {', '.join(agent.queues)}{state}")
     return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not args.set_password:
+        return None
+    import getpass
+
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        raise InvalidValueError("the two passwords differ")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from services import access
+
+    user = access.add_user(
+        _config(args),
+        args.name,
+        role=args.role,
+        password=_read_password(args),
+        display_name=args.display_name or "",
+        teams=args.team,
+    )
+    teams = f", teams {', '.join(user.teams)}" if user.teams else ""
+    print(f"user {user.name}: {user.role}{teams}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from services import access
+
+    for user in access.users(_config(args)):
+        state = "" if user.active else " (deactivated)"
+        print(f"{user.name:<16} {user.role:<10} {', '.join(user.teams)}{state}")
+    return 0
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    from services import access
+
+    access.deactivate_user(_config(args), args.name)
+    print(f"user {args.name} deactivated: sessions ended, API tokens refused")
+    return 0
+
+
+def cmd_users_token(args: argparse.Namespace) -> int:
+    from services import access
+
+    token, secret = access.create_token(_config(args), args.name, label=args.label or "")
+    print(f"API token {token.id} for {token.user_name} (shown once; send it as")
+    print("'Authorization: Bearer <token>'):")
+    print(secret)
+    return 0
+
+
+def cmd_users_revoke(args: argparse.Namespace) -> int:
+    from services import access
+
+    access.revoke_token(_config(args), args.token_id)
+    print(f"API token {args.token_id} revoked")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from web.serve import serve
+
+    return serve(
+        _config(args),
+        host=args.host,
+        port=args.port,
+        insecure_cookies=args.insecure_cookies,
+        demo_users=args.demo_users,
+    )
 
 
 def cmd_authors_link(args: argparse.Namespace) -> int:
@@ -794,6 +871,58 @@ def build_parser() -> argparse.ArgumentParser:
     agents_sub.add_parser("list", help="every agent and their queues").set_defaults(
         func=cmd_agents_list
     )
+
+    users = sub.add_parser("users", help="console users: roles, teams, passwords, API tokens")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    uadd = users_sub.add_parser(
+        "add",
+        help="add or update a user (asks for a password with --set-password)",
+        description="Roles: agent and lead (work the queues of their --team), marketing"
+        " (advocates, overview), analyst (search, overview), admin (users, configuration,"
+        " audit log).",
+    )
+    uadd.add_argument("name")
+    uadd.add_argument("--role", required=True, choices=ROLES)
+    uadd.add_argument(
+        "--team",
+        action="append",
+        default=[],
+        help="a queue an agent or lead works (repeatable; * = all)",
+    )
+    uadd.add_argument("--display-name")
+    how = uadd.add_mutually_exclusive_group()
+    how.add_argument("--set-password", action="store_true", help="ask for a password")
+    how.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    uadd.set_defaults(func=cmd_users_add)
+    users_sub.add_parser("list", help="every user, role and teams").set_defaults(
+        func=cmd_users_list
+    )
+    udeact = users_sub.add_parser("deactivate", help="end a user's sessions and tokens")
+    udeact.add_argument("name")
+    udeact.set_defaults(func=cmd_users_deactivate)
+    utoken = users_sub.add_parser("token", help="a new API token for the JSON API")
+    utoken.add_argument("name")
+    utoken.add_argument("--label", help="what the token is for")
+    utoken.set_defaults(func=cmd_users_token)
+    urevoke = users_sub.add_parser("revoke-token", help="revoke an API token")
+    urevoke.add_argument("token_id")
+    urevoke.set_defaults(func=cmd_users_revoke)
+
+    serve = sub.add_parser("serve", help="the console (web pages and JSON API) on this machine")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="cookies without Secure, for plain http on an address that is not localhost",
+    )
+    serve.add_argument(
+        "--demo-users",
+        action="store_true",
+        help="when the store has no user yet: one per role, random passwords (printed, and"
+        " written to <home>/console-users.txt)",
+    )
+    serve.set_defaults(func=cmd_serve)
 
     authors = sub.add_parser("authors", help="customers across networks")
     authors_sub = authors.add_subparsers(dest="authors_command", required=True)

@@ -90,3 +90,23 @@ class InputError(EarshotError):
 class InvalidValueError(EarshotError):
     """A value the caller gave (a label, a file path, a limit) is not one Earshot accepts.
     The CLI exits with 2 for it, as for any other usage error."""
+
+
+class AccessError(EarshotError):
+    """A console or API request was refused: not logged in, or not allowed."""
+
+
+class AuthenticationError(AccessError):
+    """Wrong name or password, or a session or API token that is unknown, expired or revoked."""
+
+
+class LoginThrottledError(AuthenticationError):
+    """Too many failed logins for a name or from an address: wait ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermissionDeniedError(AccessError):
+    """The user's role (or teams) does not allow this; the message says what is missing."""

@@ -622,8 +622,8 @@ def act(
             _record_response(tx, changed, at, who.name, kind)
         members = [p for p, role in tx.cases.members(case_id) if role == "customer"]
         tx.outbox.add(members, "upsert")  # the index shows the new status
-    try:
-        indexing.drain(store, open_search(config))
+    try:  # only this case's posts: an agent never waits for another backlog to be indexed
+        indexing.drain(store, open_search(config), post_ids=members)
     except SearchError as e:  # the outbox keeps the change; the next run sends it
         log.warning("search index not updated yet for %s: %s", case_id, e)
     updated = store.cases.get(case_id)

@@ -84,12 +84,20 @@ def _json_value(value: Any) -> Any:
 
 
 def drain(
-    store: Store, index: SearchIndex, *, progress: Callable[[str], None] | None = None
+    store: Store,
+    index: SearchIndex,
+    *,
+    progress: Callable[[str], None] | None = None,
+    post_ids: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Send every pending outbox entry to the index. Returns how many documents were
-    indexed and deleted."""
+    """Send every pending outbox entry (only those of ``post_ids``, when given: what one
+    console action changed, without waiting for a backlog) to the index. Returns how many
+    documents were indexed and deleted."""
     indexed = deleted = 0
-    while first := store.outbox.pending(limit=DRAIN_BATCH):
+    only = None if post_ids is None else list(post_ids)
+    while first := (
+        store.outbox.pending(limit=DRAIN_BATCH) if only is None else store.outbox.pending_for(only)
+    ):
         # A post's later entries (a batch is stored, then routed) are sent with its first: the
         # document is built from the store as it is now, after every entry read here was
         # committed, so each post is sent once. The newest entry of a post decides its op.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.access import ApiToken, AuditEntry, Session, User
 from core.care import Agent, Case, CaseEvent, Profile
 from core.history import PracticeExample
 from core.insights import Activity, Alert, AuthorScore
@@ -108,6 +109,10 @@ class PostRepository(Protocol):
     def get(self, post_id: str) -> Post | None: ...
 
     def count(self) -> int: ...
+
+    def newest_at(self) -> datetime | None:
+        """When the newest stored post was posted (None: no posts)."""
+        ...
 
     def ids(self, *, source: str, after: str = "", limit: int = 1000) -> list[str]:
         """Stored post ids of one network in id order, ``limit`` at a time after ``after``."""
@@ -432,6 +437,12 @@ class CaseRepository(Protocol):
         id order, after the id ``after``."""
         ...
 
+    def queue_counts(self, queues: Sequence[str], at: datetime) -> dict[str, dict[str, int]]:
+        """For each of ``queues``: its cases per status (statuses with none are left out) and
+        ``overdue``, the open cases with no first response whose SLA was due before ``at``
+        (flagged as breached or not)."""
+        ...
+
     def remove_posts(self, post_ids: Sequence[str]) -> int:
         """Take removed posts out of their cases (a case left with no customer post is
         deleted); returns how many cases were deleted."""
@@ -540,6 +551,96 @@ class HistoryRepository(Protocol):
         ...
 
 
+class UserRepository(Protocol):
+    """Console users and their password hashes (never the passwords)."""
+
+    def upsert(self, user: User, *, password_hash: str | None = None) -> None:
+        """Create or update a user; ``password_hash`` None keeps the stored one (a new user
+        without one cannot log in until it is set)."""
+        ...
+
+    def get(self, name: str) -> User | None: ...
+
+    def password_hash(self, name: str) -> str | None:
+        """The stored hash of an active user; None for an unknown or inactive user."""
+        ...
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        """Raises NotFoundError for an unknown user."""
+        ...
+
+    def list(self) -> list[User]:
+        """Every user, by name."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Browser sessions and API tokens."""
+
+    def create(self, session: Session) -> None: ...
+
+    def get(self, token_hash: str, *, at: datetime) -> Session | None:
+        """The session, unless it expired before ``at`` (or was ended)."""
+        ...
+
+    def end(self, token_hash: str) -> None: ...
+
+    def end_all(self, user_name: str) -> int:
+        """End every session of a user (deactivated, or a new password); returns how many."""
+        ...
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete sessions that expired before ``before``; returns how many."""
+        ...
+
+    def add_token(self, token: ApiToken) -> None: ...
+
+    def token(self, token_id: str) -> ApiToken | None: ...
+
+    def tokens(self, user_name: str | None = None) -> list[ApiToken]:
+        """Tokens (of one user), newest first, revoked ones included."""
+        ...
+
+    def touch_token(self, token_id: str, at: datetime) -> None: ...
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """Returns whether a live token was revoked."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """What people did in the console and the API, and every login attempt."""
+
+    def add(self, entry: AuditEntry) -> AuditEntry:
+        """Keep an entry; returns it with its id."""
+        ...
+
+    def list(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first; ``before_id`` pages back."""
+        ...
+
+    def count(
+        self,
+        *,
+        action: str,
+        since: datetime,
+        outcome: str | None = None,
+        actor: str | None = None,
+        address: str | None = None,
+    ) -> int:
+        """Entries of one action since ``since`` (e.g. failed logins of a name or an address,
+        for rate limiting)."""
+        ...
+
+
 class Store(Protocol):
     """Every repository, over one database."""
 
@@ -582,6 +683,15 @@ class Store(Protocol):
     @property
     def history(self) -> HistoryRepository: ...
 
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
     def transaction(self) -> AbstractContextManager[Store]:
         """The same repositories, all in one transaction (committed on leaving the block)."""
         ...
@@ -591,6 +701,7 @@ __all__ = [
     "OPEN_STAGES",
     "STAGES",
     "AgentRepository",
+    "AuditRepository",
     "Batch",
     "CaseRepository",
     "CursorRepository",
@@ -607,7 +718,9 @@ __all__ = [
     "QueueRepository",
     "RemovalRepository",
     "Run",
+    "SessionRepository",
     "StagingRepository",
     "Store",
     "StoredRecord",
+    "UserRepository",
 ]

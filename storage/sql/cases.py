@@ -450,6 +450,30 @@ class SqlCases:
         with self._db.begin() as conn:
             return [_row_case(r._mapping) for r in conn.execute(stmt)]
 
+    def queue_counts(self, queues: Sequence[str], at: datetime) -> dict[str, dict[str, int]]:
+        """Cases per status of each queue, plus ``overdue``: open, unanswered and past due."""
+        counts: dict[str, dict[str, int]] = {q: {"overdue": 0} for q in queues}
+        wanted = list(counts)
+        with self._db.begin() as conn:
+            for queue, status, n in conn.execute(
+                select(_CASES.c.queue, _CASES.c.status, func.count())
+                .where(_CASES.c.queue.in_(wanted))
+                .group_by(_CASES.c.queue, _CASES.c.status)
+            ):
+                counts[queue][status] = int(n)
+            for queue, n in conn.execute(
+                select(_CASES.c.queue, func.count())
+                .where(
+                    _CASES.c.queue.in_(wanted),
+                    _CASES.c.status.in_(list(OPEN_STATUSES)),
+                    _CASES.c.first_response_at.is_(None),
+                    _CASES.c.sla_due < at,
+                )
+                .group_by(_CASES.c.queue)
+            ):
+                counts[queue]["overdue"] = int(n)
+        return counts
+
     def remove_posts(self, post_ids: Sequence[str]) -> int:
         """Compliance: take removed posts out of their cases; a case left with no customer
         post is deleted with its trail. Returns how many cases were deleted."""

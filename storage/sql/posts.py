@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -12,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.batching import SQL_BATCH, chunked
 from core.insights import Activity
 from core.models import ENGAGEMENT_METRICS, Author, Enrichment, Post, RoutingDecision, unchecked
-from core.timeutil import now
+from core.timeutil import now, utc
 from storage.base import QueueItem, StoredRecord
 from storage.sql import schema
 from storage.sql.database import Database, last_wins, reason
@@ -45,6 +46,11 @@ class SqlPosts:
     def count(self) -> int:
         with self._db.begin() as conn:
             return int(conn.execute(select(func.count()).select_from(schema.posts)).scalar_one())
+
+    def newest_at(self) -> datetime | None:
+        with self._db.begin() as conn:
+            value = conn.execute(select(func.max(schema.posts.c.created_at))).scalar_one()
+        return None if value is None else utc(value)
 
     def ids(self, *, source: str, after: str = "", limit: int = 1000) -> list[str]:
         stmt = (

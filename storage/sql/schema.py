@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -219,6 +220,13 @@ cases = Table(
     Column("open_key", String(256), unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A queue's cases in priority order, read from the top; a queue's cases counted by status,
+    # and its overdue ones, from the index alone (migration 0010).
+    Index("ix_cases_queue_priority", "queue", "priority"),
+    Index("ix_cases_queue_status", "queue", "status", "first_response_at", "sla_due"),
+    # overdue(): unanswered unflagged cases by due time, and flagged ones not yet notified.
+    Index("ix_cases_unanswered_due", "first_response_at", "breached_at", "sla_due"),
+    Index("ix_cases_breach_unnotified", "breach_notified_at", "breached_at"),
 )
 
 case_posts = Table(
@@ -311,4 +319,57 @@ private_history = Table(
     Column("origin", String(16), nullable=False),  # import, live, feedback
     Column("post_id", String(MAX_POST_ID)),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- console access (migration 0009) ----------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("teams", JSON, nullable=False),  # queue names; ["*"]: every queue
+    Column("password_hash", Text),  # none: cannot log in until one is set
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie's token
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("address", Text, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the secret
+    Column("label", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok, denied, failed
+    Column("address", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_log_action_at", "action", "at"),
+    Index("ix_audit_log_actor_at", "actor", "at"),
 )

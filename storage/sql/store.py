@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
+from storage.sql.access import SqlAudit, SqlSessions, SqlUsers
 from storage.sql.cases import SqlAgents, SqlCases, SqlProfiles
 from storage.sql.cursors import SqlCursors
 from storage.sql.database import Database, open_engine
@@ -42,6 +43,9 @@ class SqlStore:
         self.profiles = SqlProfiles(db)
         self.insights = SqlInsights(db)
         self.history = SqlHistory(db)
+        self.users = SqlUsers(db)
+        self.sessions = SqlSessions(db)
+        self.audit = SqlAudit(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:

@@ -121,3 +121,20 @@ def test_indexing_drain_sends_each_post_once_whatever_entries_it_has(
     assert sorted(sent) == sorted(set(sent)) and len(sent) == posts == done["indexed"]
     assert store.outbox.count() == 0
     assert index.count(SearchQuery()) == posts
+
+
+def test_indexing_drain_of_some_posts_leaves_the_rest_pending(config_path: Path) -> None:
+    config = load_config(config_path)
+    run_id = pipeline.start_run(config)
+    batch = pipeline.collect(config, "reddit_samples", run_id)
+    pipeline.classify(config, batch["batch_id"])
+    pipeline.store_batch(config, batch["batch_id"])
+    pipeline.route(config, batch["batch_id"])
+    store, index = open_store(config), open_search(config)
+    pending = store.outbox.pending(limit=10_000)
+    chosen = sorted({e.post_id for e in pending})[:2]
+    assert indexing.drain(store, index, post_ids=chosen) == {"indexed": 2, "deleted": 0}
+    assert store.outbox.pending_for(chosen) == []
+    assert store.outbox.count() == len(pending) - sum(e.post_id in chosen for e in pending)
+    assert {d.post_id for d in map(index.get, chosen) if d is not None} == set(chosen)
+    assert index.count(SearchQuery()) == 2

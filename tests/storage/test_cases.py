@@ -291,3 +291,26 @@ def test_case_store_set_fields_each_gives_each_case_its_values(store) -> None:
     assert (two.priority, two.priority_reasons) == (64, {"rule": 60.0, "waiting": 4.0})
     assert (two.first_response_at, two.first_response_by) == (AT, "ana")
     assert one.first_response_at is None
+
+
+def test_case_store_queue_counts_per_status_and_overdue(store) -> None:
+    seed(store, "x:1", "x:2", "x:3", "x:4")
+    late = AT + timedelta(hours=2)  # every case here is due at AT + 1 h
+    store.cases.open_many(
+        [
+            case("case:x:1", post_id="x:1", conversation="x:1"),
+            replace(case("case:x:2", post_id="x:2", conversation="x:2"), status="claimed"),
+            replace(
+                case("case:x:3", post_id="x:3", conversation="x:3"),
+                first_response_at=AT + timedelta(minutes=5),
+                status="responded",
+            ),
+            replace(case("case:x:4", post_id="x:4", conversation="x:4"), queue="care"),
+        ]
+    )
+    store.cases.set_fields("case:x:2", {"breached_at": AT + timedelta(hours=1)})
+    counts = store.cases.queue_counts(["billing", "care", "sales"], late)
+    assert counts["billing"] == {"new": 1, "claimed": 1, "responded": 1, "overdue": 2}
+    assert counts["care"] == {"new": 1, "overdue": 1}
+    assert counts["sales"] == {"overdue": 0}
+    assert store.cases.queue_counts(["billing"], AT)["billing"]["overdue"] == 0

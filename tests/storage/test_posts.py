@@ -88,3 +88,13 @@ def test_store_transaction_commits_every_repository_together(store: SqlStore) ->
         tx.cursors.set("x_samples", {"lines": {"a.jsonl": 1}})
     assert store.posts.get("x:80") == post
     assert store.cursors.get("x_samples") == {"lines": {"a.jsonl": 1}}
+
+
+def test_posts_newest_at_is_the_latest_post_time(store: SqlStore) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    assert store.posts.newest_at() is None
+    first = make_post("a", post_id="x:1")
+    later = replace(make_post("b", post_id="x:2"), created_at=first.created_at + timedelta(hours=5))
+    store.posts.upsert([later, first])
+    assert store.posts.newest_at() == datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
