@@ -19,7 +19,8 @@ help:
 	@echo "make test    the whole test suite (installs Debian's chromium for the browser tests)"
 	@echo "make check   ruff (format + lint), import contracts, mypy and the tests"
 	@echo "make bench   classifier throughput and peak memory per tier; insights over 1M posts;"
-	@echo "             run --once end to end over 100,000 generated posts (fast) and 10,000 (MiniLM)"
+	@echo "             run --once end to end over 100,000 generated posts (fast) and 10,000 (MiniLM);"
+	@echo "             the console's queue page and claim with 100,000 cases"
 	@echo "make models  retrain the classifier heads"
 	@echo "make clean   remove var/ (store, Airflow metadata); keeps .venv"
 

@@ -75,7 +75,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         version="1",
         summary="Cases, queues, label corrections, advocates, search and the overview.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # FastAPI's Swagger page loads from a CDN: web.pages serves /api/docs
         redoc_url=None,
     )
     app.state.config = config or load_config()

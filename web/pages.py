@@ -259,6 +259,32 @@ Token = Annotated[str, Form(max_length=100)]
 # -- login ------------------------------------------------------------------------------------
 
 
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> Response:
+    """The JSON API's reference, rendered here from its OpenAPI document (no CDN, no script):
+    every operation with its parameters, body and answers."""
+    document = request.app.openapi()
+    schemas = document.get("components", {}).get("schemas", {})
+    operations = []
+    for path, methods in document.get("paths", {}).items():
+        for method, op in methods.items():
+            body = (op.get("requestBody", {}).get("content", {}).get("application/json", {})).get(
+                "schema", {}
+            )
+            name = body.get("$ref", "").rsplit("/", 1)[-1]
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "parameters": op.get("parameters", []),
+                    "body": schemas.get(name, {}).get("properties", {}) if name else {},
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
+    return render(request, "api_docs.html", {"page": "api", "operations": operations})
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> Response:
     nonce = secrets.token_urlsafe(24)

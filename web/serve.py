@@ -68,7 +68,7 @@ def serve(
     shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
     print(f"Earshot console: http://{shown}:{port}/  (JSON API: http://{shown}:{port}/api/docs)")
     if made:
-        print("demo users (passwords also in", config.home / "console-users.txt", "):")
+        print(f"demo users (passwords also in {config.home / 'console-users.txt'}):")
         for name, role, password in made:
             print(f"  {name:<6} {role:<9} {password}")
     elif demo_users:

@@ -3,6 +3,7 @@ CSRF on cookie sessions, tokens, clear 4xx answers, concurrent claims, and the a
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -321,3 +322,16 @@ def test_api_admin_manages_users_and_sees_the_audit_log(
         ("users.add", "kim"),
     ]
     assert all(e["address"] == "testclient" for e in log)
+
+
+def test_api_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(
+    anonymous: TestClient,
+) -> None:
+    document = anonymous.get("/api/v1/openapi.json").json()
+    page = anonymous.get("/api/docs")
+    assert page.status_code == 200
+    for path, methods in document["paths"].items():
+        for method in methods:
+            assert f"<code>{method.upper()} {path}</code>" in page.text
+    assert "cdn" not in page.text.lower()
+    assert re.findall(r'<script src="([^"]+)"', page.text) == ["/static/console.js"]

@@ -115,9 +115,15 @@
     return el("span", {
       className: cls,
       "data-seconds-left": seconds === null || seconds === undefined ? null : seconds,
-      title: due ? "due " + due : null,
+      title: due ? "due " + utcText(due) : null,
       text: slaText(seconds),
     });
+  }
+
+  // "2026-11-02T11:21:00Z" -> "2026-11-02 11:21 UTC", as the server writes times
+  function utcText(iso) {
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(String(iso));
+    return m ? m[1] + " " + m[2] + " UTC" : String(iso);
   }
 
   function labelBadges(labels) {
