@@ -32,7 +32,15 @@ def open_engine(url: str) -> Engine:
         )
     if dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    connect_args: dict[str, Any] = {}
+    if dialect == "postgresql":
+        # No server-side prepared statements: psycopg prepares a query after 5 runs, and
+        # PostgreSQL then keeps a generic plan made while the tables were small. For the
+        # store's `id IN (...)` lookups of hundreds of ids that plan is a sequential scan
+        # comparing every row with every id (no hashing of a parameter list): 0.5-1 s each
+        # at 60,000 cases, where a plan made for the actual values takes milliseconds.
+        connect_args["prepare_threshold"] = None
+    engine = create_engine(url, connect_args=connect_args)
     if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
