@@ -32,7 +32,6 @@ import math
 import os
 import random
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -60,6 +59,7 @@ from core.models import (
     RoutingDecision,
 )
 from core.timeutil import now
+from storage.sql.database import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TARGET_MS = 200.0
@@ -91,25 +91,6 @@ def bench_config(database_url: str, home: Path) -> Config:
         search_backend="embedded",
         elasticsearch=None,
     )
-
-
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database beside ``server_url``'s, dropped afterwards (its
-    connections forced out). Yields its URL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"earshot_console_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def written() -> list[tuple[str, str, str]]:
@@ -723,7 +704,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.store in ("postgres", "both"):
         server = os.environ.get("EARSHOT_TEST_DATABASE_URL")
         if server:
-            with scratch_postgres(server) as url:
+            with scratch_postgres(server, "earshot_console_bench") as url:
                 run("PostgreSQL", url, args.cases, requests=args.requests, claims=args.claims)
         else:
             print("  PostgreSQL: skipped (set EARSHOT_TEST_DATABASE_URL to measure it)")

@@ -22,10 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from storage.sql.database import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 100
@@ -209,12 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             print("  PostgreSQL: skipped (set EARSHOT_TEST_DATABASE_URL to measure it)")
     refs = reference_points(folder)
     for label, url in stores:
-        scratch = _scratch_database(url) if url else None
-        try:
-            result = run_once(folder, args.tier, scratch[0] if scratch else None)
-        finally:
-            if scratch:
-                scratch[1]()
+        with scratch_postgres(url, "earshot_e2e") if url else nullcontext(None) as database:
+            result = run_once(folder, args.tier, database)
         seconds = float(result["seconds"])
         rate = args.posts / seconds
         steps = result.get("steps") or {}
@@ -234,26 +232,6 @@ def main(argv: list[str] | None = None) -> None:
             f" parse + SQLite insert {refs['parse_insert']:,.0f} posts/s"
             f" ({refs['parse_insert'] / rate:.1f} x)"
         )
-
-
-def _scratch_database(url: str) -> tuple[str, Callable[[], None]]:
-    """A fresh database beside ``url``'s, and a function that drops it."""
-    import secrets
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"earshot_e2e_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
 if __name__ == "__main__":

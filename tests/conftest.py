@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from storage.sql.database import scratch_postgres
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="earshot-airflow-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
@@ -126,25 +127,6 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     assert POSTGRES_URL is not None
     with scratch_postgres(POSTGRES_URL, "earshot_test") as url:
         yield url
-
-
-@contextmanager
-def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database beside ``server_url``'s, dropped afterwards (its
-    connections forced out). Yields its URL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

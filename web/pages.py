@@ -28,6 +28,7 @@ from core.errors import (
     AuthenticationError,
     ConflictError,
     InvalidValueError,
+    LoginThrottledError,
     PermissionDeniedError,
     TransitionError,
 )
@@ -285,13 +286,22 @@ def api_docs(request: Request) -> Response:
     return render(request, "api_docs.html", {"page": "api", "operations": operations})
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:
+def _login_page(
+    request: Request, next: str, *, error: str | None = None, name: str = "", status: int = 200
+) -> Response:
+    """The login form, with a fresh login nonce in the form and in a cookie."""
     nonce = secrets.token_urlsafe(24)
     response = render(
         request,
         "login.html",
-        {"next": _safe_next(next), "login_nonce": nonce, "error": None, "page": "login"},
+        {
+            "next": _safe_next(next),
+            "login_nonce": nonce,
+            "error": error,
+            "name": name,
+            "page": "login",
+        },
+        status_code=status,
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -302,6 +312,11 @@ def login_form(request: Request, next: str = "/") -> Response:
         max_age=3600,
     )
     return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    return _login_page(request, next)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -318,29 +333,8 @@ def login(
     try:
         done = access.login(_config(request), name, password, address=address(request))
     except AuthenticationError as e:
-        status = 429 if hasattr(e, "retry_after") else 401
-        nonce = secrets.token_urlsafe(24)
-        response = render(
-            request,
-            "login.html",
-            {
-                "next": _safe_next(next),
-                "login_nonce": nonce,
-                "error": str(e),
-                "name": name,
-                "page": "login",
-            },
-            status_code=status,
-        )
-        response.set_cookie(
-            LOGIN_COOKIE,
-            nonce,
-            httponly=True,
-            secure=secure_cookies(request),
-            samesite="strict",
-            max_age=3600,
-        )
-        return response
+        status = 429 if isinstance(e, LoginThrottledError) else 401
+        return _login_page(request, next, error=str(e), name=name, status=status)
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,

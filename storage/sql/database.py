@@ -47,6 +47,26 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+@contextmanager
+def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``server_url``'s, dropped afterwards (its
+    connections forced out): for tests and benchmarks. Yields its URL."""
+    import secrets
+
+    from sqlalchemy import text
+
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 """How long a SQLite transaction waits for another process's write lock before failing."""
 

@@ -934,3 +934,41 @@ def test_login_page_still_logs_in_and_rejects_a_wrong_password(anonymous: TestCl
         follow_redirects=False,
     )
     assert (right.status_code, right.headers["location"]) == (303, "/queues/care")
+
+
+def _login_form(client: TestClient, name: str, password: str) -> Any:
+    nonce = re.search(r'name="login_nonce" value="([^"]+)"', client.get("/login").text)
+    assert nonce
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "login_nonce": nonce.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+
+
+def test_login_wrong_password_then_throttled_with_a_clear_message(
+    anonymous: TestClient, console_config: Config
+) -> None:
+    from tests.web.conftest import PASSWORD
+
+    for _ in range(access.MAX_FAILURES_PER_NAME):
+        wrong = _login_form(anonymous, "sam", "not the password")
+        assert wrong.status_code == 401 and "wrong name or password" in wrong.text
+        assert "earshot_session" not in wrong.headers.get("set-cookie", "")
+    throttled = _login_form(anonymous, "sam", PASSWORD)
+    assert throttled.status_code == 429 and "too many failed logins" in throttled.text
+    assert "earshot_session" not in throttled.headers.get("set-cookie", "")
+    outcomes = [e.outcome for e in access.audit_log(console_config, actor="sam", action="login")]
+    assert outcomes == ["throttled"] + ["denied"] * access.MAX_FAILURES_PER_NAME
+    assert _login_form(anonymous, "bea", PASSWORD).status_code == 303  # other names unaffected
+
+
+def test_login_without_the_forms_nonce_is_refused(anonymous: TestClient) -> None:
+    from tests.web.conftest import PASSWORD
+
+    forged = anonymous.post(
+        "/login",
+        data={"name": "sam", "password": PASSWORD, "login_nonce": "forged", "next": "/"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403 and "login form expired" in forged.text
