@@ -168,6 +168,13 @@ def queues(config: Config, caller: Caller, *, only: str | None = None) -> list[d
     ]
 
 
+def queue_summary(config: Config, caller: Caller, queue: str) -> dict[str, Any]:
+    """One queue's counts (what the queue page's header shows)."""
+    if queue not in router(config).config.queues:
+        raise NotFoundError(f"no queue {queue!r}")
+    return queues(config, caller, only=queue)[0]
+
+
 def queue_cases(
     config: Config,
     caller: Caller,
@@ -581,6 +588,7 @@ __all__ = [
     "overview",
     "post_view",
     "queue_cases",
+    "queue_summary",
     "queues",
     "require",
     "search",

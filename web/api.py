@@ -93,6 +93,13 @@ def queues(who: CallerDep, config: ConfigDep) -> list[dict[str, Any]]:
     return console.queues(config, who)
 
 
+@router.get("/queues/{queue}", summary="One queue's cases per status, open and overdue")
+def queue(
+    queue: Annotated[str, Field(max_length=32)], who: CallerDep, config: ConfigDep
+) -> dict[str, Any]:
+    return console.queue_summary(config, who, queue)
+
+
 @router.get("/queues/{queue}/cases", summary="A queue's cases, most urgent first")
 def queue_cases(
     queue: Annotated[str, Field(max_length=32)],

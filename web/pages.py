@@ -408,7 +408,7 @@ def queue_page(
     cases = console.queue_cases(
         config, who, queue, status=status or None, assignee=assignee, limit=QUEUE_PAGE
     )
-    summary = console.queues(config, who, only=queue)[0]
+    summary = console.queue_summary(config, who, queue)
     return render(
         request,
         "queue.html",

@@ -35,6 +35,7 @@ def reads(seeded: dict[str, Any]) -> dict[str, tuple[str, set[str]]]:
     return {
         "me": ("/api/v1/me", set(ROLES)),
         "queues": ("/api/v1/queues", {"agent", "agent2", "lead"}),
+        "care counts": ("/api/v1/queues/care", {"agent", "lead"}),
         "care queue": ("/api/v1/queues/care/cases", {"agent", "lead"}),
         "billing queue": ("/api/v1/queues/billing/cases", {"agent2", "lead"}),
         "care case": (f"/api/v1/cases/{seeded['care_case']}", {"agent", "lead"}),

@@ -253,6 +253,8 @@ def test_browser_new_case_appears_live_on_the_open_queue_page(
     expect(page.locator("#case-table")).to_have_attribute("data-poll", str(fast_poll))
     before = row_ids(page)
     assert len(before) == pages.QUEUE_PAGE  # a full page: the new case pushes the last out
+    open_before = int(page.locator('[data-count="open"]').inner_text())
+    new_before = int(page.locator('[data-count="new"]').inner_text())
     page.evaluate("window.sameDocument = true")
 
     post = Post(
@@ -280,6 +282,11 @@ def test_browser_new_case_appears_live_on_the_open_queue_page(
     assert row_ids(page) == [c["id"] for c in expected]  # in the server's order
     assert before[-1] not in row_ids(page)
     expect(page.locator("#live-status")).to_contain_text("Live: updated")
+    # the header's counts follow
+    expect(page.locator('[data-count="open"]')).to_have_text(str(open_before + 1))
+    expect(page.locator('[data-count="new"]')).to_have_text(str(new_before + 1))
+    summary = console.queue_summary(console_config, as_user(console_config, "sam"), "care")
+    expect(page.locator('[data-count="overdue"]')).to_have_text(str(summary["overdue"]))
     ui.assert_clean()
 
 
@@ -342,7 +349,7 @@ def test_browser_search_with_a_word_and_a_filter(
     expect(results).to_have_count(len(expected))
     noun = "result" if len(expected) == 1 else "results"
     expect(page.locator("p.counts")).to_have_text(re.compile(rf"^{len(expected)} {noun}"))
-    expect(results.locator(".badge.intent")).to_have_text(["billing"] * len(expected))
+    expect(results.locator(".badge.intent")).to_have_text(["intent billing"] * len(expected))
     expect(results.first.locator(".post-text")).to_contain_text(re.compile("refund", re.I))
     texts = results.locator(".post-text").all_text_contents()
     assert texts == [r["post"]["text"] for r in expected]

@@ -270,6 +270,32 @@
       return changed;
     }
 
+    // The header's counts (open, per status, overdue) follow the rows.
+    function refreshCounts() {
+      var box = document.getElementById("queue-counts");
+      if (!box) return;
+      fetch("/api/v1/queues/" + encodeURIComponent(queue),
+        { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (summary) {
+          if (!summary) return;
+          var values = {
+            open: summary.open,
+            "new": summary.by_status["new"],
+            claimed: summary.by_status.claimed,
+            responded: summary.by_status.responded,
+            overdue: summary.overdue,
+          };
+          box.querySelectorAll("[data-count]").forEach(function (node) {
+            var value = values[node.dataset.count];
+            if (value !== undefined) node.textContent = String(value);
+          });
+          var late = box.querySelector("[data-overdue]");
+          if (late) late.classList.toggle("overdue", summary.overdue > 0);
+        })
+        .catch(function () { /* the rows' poll reports connection problems */ });
+    }
+
     function poll() {
       if (stopped) return;
       clearTimeout(timer);
@@ -288,6 +314,7 @@
         .then(function (cases) {
           if (!cases) return;
           var changed = merge(cases);
+          refreshCounts();
           live.classList.remove("stale");
           live.textContent = "Live: updated " + new Date().toLocaleTimeString() +
             (changed ? " (" + changed + " change" + (changed === 1 ? "" : "s") + ")" : "");
