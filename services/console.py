@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.access import User
+from core.access import CAPABILITIES, User
 from core.care import ACTIONS_BY_NAME, AGENT_ACTIONS, CASE_STATUSES, OPEN_STATUSES, Case
 from core.config import Config
 from core.errors import (
@@ -565,14 +565,8 @@ def me(config: Config, caller: Caller) -> dict[str, Any]:
         "role": user.role,
         "teams": list(user.teams),
         "queues": visible_queues(config, caller),
-        "may": sorted(c for c in _capabilities() if user.may(c)),
+        "may": sorted(c for c in CAPABILITIES if user.may(c)),
     }
-
-
-def _capabilities() -> Sequence[str]:
-    from core.access import CAPABILITIES
-
-    return sorted(CAPABILITIES)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from core.insights import SCORE_KINDS
 from services import access, console
 from services.console import Caller
 from web.auth import caller
+from web.pages import csv_download
 
 
 class Problem(BaseModel):
@@ -158,11 +159,7 @@ def advocates(who: CallerDep, config: ConfigDep, filters: AdvocateFilters) -> li
 )
 def advocates_csv(who: CallerDep, config: ConfigDep, filters: AdvocateFilters) -> Response:
     body = console.advocates_csv(config, who, **filters)
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filters["kind"]}s.csv"'},
-    )
+    return csv_download(body, f"{filters['kind']}s.csv")
 
 
 @router.get("/search", summary="Free text plus filters over the search index")

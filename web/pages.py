@@ -566,10 +566,15 @@ def advocates_csv(
     who = _caller(request)
     filters = _advocate_filters(kind, network, days)
     body = console.advocates_csv(_config(request), who, **filters)
+    return csv_download(body, f"{filters['kind']}s.csv")
+
+
+def csv_download(body: str, filename: str) -> Response:
+    """A CSV file the browser saves (the pages' and the API's exports)."""
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filters["kind"]}s.csv"'},
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 
