@@ -55,8 +55,8 @@ run: $(STAMP) $(MODELS) $(AIRFLOW_HOME)/airflow.db
 		|| { tail -n 40 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run failed; full log: $(AIRFLOW_HOME)/last-run.log"; exit 1; }
 	@grep -h "bad record sent to the dead-letter table" $(AIRFLOW_HOME)/last-run.log | sed 's/.*dead-letter table: /  bad record: /; s/ *\[listeners.*//' || true
 	@$(BIN)/earshot report
-	@echo "marketing insights (earshot insights run; daily in Airflow: marketing_insights, spike_watch):"
-	@$(BIN)/earshot insights run
+	@echo "marketing insights over the bundled samples, as of their newest post (earshot insights run --at newest; daily in Airflow: marketing_insights, spike_watch):"
+	@$(BIN)/earshot insights run --at newest
 
 serve: $(STAMP) $(MODELS)
 	@$(BIN)/earshot db upgrade

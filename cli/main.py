@@ -420,7 +420,17 @@ def cmd_insights_run(args: argparse.Namespace) -> int:
     from services import insights
 
     config = _config(args)
-    result = insights.run(config, progress=_progress)
+    at = args.at
+    if at == "newest":
+        at = insights.newest_post_at(config)
+        if at is None:
+            print(
+                "no stored posts: nothing to score (run `earshot run --once` first)",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"as of the newest stored post, {at:%Y-%m-%d %H:%M} UTC")
+    result = insights.run(config, at=at, progress=_progress)
     counts = ", ".join(f"{n} {kind}s" for kind, n in result["scores"].items())
     print(f"scored {counts}; {result['new_alerts']} new spike alerts")
     for kind in ("advocate", "superuser", "detractor"):
@@ -784,6 +794,10 @@ def _date(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use 2026-11-24)") from None
 
 
+def _date_or_newest(value: str) -> datetime | str:
+    return value if value == "newest" else _date(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="earshot", description="Social listening and routing.")
     parser.add_argument("--config", help="configuration file (default: earshot.yaml)")
@@ -944,9 +958,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     insights_cmd = sub.add_parser("insights", help="marketing insights (daily scoring, spikes)")
     insights_sub = insights_cmd.add_subparsers(dest="insights_command", required=True)
-    insights_sub.add_parser(
+    insights_run = insights_sub.add_parser(
         "run", help="score advocates, super-users and detractors, then check for spikes"
-    ).set_defaults(func=cmd_insights_run)
+    )
+    insights_run.add_argument(
+        "--at",
+        type=_date_or_newest,
+        help="as of this time (default: now); 'newest': as of the newest stored post, for a"
+        " replay or a backfill of past posts",
+    )
+    insights_run.set_defaults(func=cmd_insights_run)
 
     adv = sub.add_parser("advocates", help="advocates, super-users or detractors, ranked")
     adv.add_argument("--kind", choices=["advocate", "superuser", "detractor"], default="advocate")

@@ -19,7 +19,7 @@ from core.care import handle_key
 from core.config import Config
 from core.errors import InvalidValueError
 from core.insights import SCORE_KINDS, Activity, Alert, AuthorScore
-from core.timeutil import from_iso, now, to_iso
+from core.timeutil import from_iso, now, to_iso, utc
 from insights import InsightSettings, detect, hour_start, load_insights
 from insights.authors import Identity, score_authors
 from insights.superusers import score_superusers
@@ -90,7 +90,7 @@ def score(
 ) -> dict[str, int]:
     """The daily scoring: recompute every list over the window and replace the stored ones.
     Returns how many authors each list holds."""
-    at = at or now()
+    at = utc(at) if at else now()
     store = open_store(config)
     sets = settings(config)
     identity, excluded = identities(config, store)
@@ -117,7 +117,7 @@ def check_spikes(
 ) -> list[Alert]:
     """Check every complete hour since the last check (at first, the last ``scan_days``)
     for spikes; store the alerts and send the new ones to the webhook. Returns the new ones."""
-    at = at or now()
+    at = utc(at) if at else now()
     store = open_store(config)
     sets = settings(config).spikes
     end = hour_start(at)
@@ -208,6 +208,11 @@ def run(
     counts = score(config, at=at, progress=progress)
     alerts = check_spikes(config, at=at)
     return {"scores": counts, "new_alerts": len(alerts)}
+
+
+def newest_post_at(config: Config) -> datetime | None:
+    """When the newest stored post was posted: the clock of a replay of past posts."""
+    return open_store(config).posts.newest_at()
 
 
 # -- reading ------------------------------------------------------------------------------------

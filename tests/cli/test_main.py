@@ -261,8 +261,11 @@ def test_cli_insights_advocates_and_alerts(
     code, _, err = run_cli(capsys, *config, "advocates")
     assert code == 0 and "earshot insights run" in err  # nothing scored yet: says how
     run_cli(capsys, *config, "run", "--once")
-    code, out, _ = run_cli(capsys, *config, "insights", "run")
-    assert code == 0 and re.search(r"scored \d+ advocates, \d+ superusers, \d+ detractors", out)
+    # the samples are from early November 2026: scored as of their newest post, so that the
+    # test does not age out of the 90-day scoring window and the 30-day spike scan
+    code, out, _ = run_cli(capsys, *config, "insights", "run", "--at", "newest")
+    assert code == 0 and "as of the newest stored post, 2026-11-" in out
+    assert re.search(r"scored \d+ advocates, \d+ superusers, \d+ detractors", out)
     code, out, _ = run_cli(capsys, *config, "advocates", "--kind", "superuser", "--format", "json")
     rows = json.loads(out)
     assert rows[0]["rank"] == 1 and rows[0]["author"].startswith("reddit:")

@@ -116,7 +116,7 @@ def _seed_template(
         mp.delenv("EARSHOT_ES_URL", raising=False)
         config = load_config(write_config(root))
         pipeline.run_once(config)
-        insights.run(config)
+        insights.run(config, at=insights.newest_post_at(config))  # samples age; their clock
         for name, (role, teams) in USERS.items():
             access.add_user(
                 config, name, role=role, teams=teams, password=PASSWORD, display_name=name.title()

@@ -247,10 +247,11 @@ def test_queue_page_lists_open_cases_most_urgent_first(
     first = expected[0]
     row = html[html.index(f'data-case-id="{first["id"]}"') :].split("</tr>")[0]
     assert f'<td class="num prio" data-col="priority">{first["priority"]}</td>' in row
-    assert (
-        f'data-seconds-left="{first["sla_seconds_left"]}"' in row
-        or first["sla_seconds_left"] is None
-    )
+    shown_left = re.search(r'data-seconds-left="(-?\d+)"', row)
+    if first["sla_seconds_left"] is None:
+        assert shown_left is None
+    else:  # the page and the list above were computed a moment apart
+        assert shown_left and abs(int(shown_left.group(1)) - first["sla_seconds_left"]) <= 5
     assert f"@{first['author_handle']}" in row
     assert first["post"]["labels"]["sentiment"]["label"] in row
     assert first["rule"] in row
