@@ -40,7 +40,7 @@ $(AIRFLOW_HOME)/airflow.db: | $(STAMP)
 
 # The classifier heads and the distilled static encoder are built here, from data in the
 # repository, the first time (about a minute); `make models` rebuilds them.
-$(MODELS): $(STAMP) nlp/data/examples.yaml config/intents.yaml samples/labels.csv nlp/training.py
+$(MODELS): $(STAMP) nlp/data/examples.yaml config/intents.yaml samples/labels.csv nlp/training.py nlp/encoders.py
 	@echo "training the classifier heads (first time: about a minute)"
 	@$(BIN)/earshot train
 

@@ -8,6 +8,7 @@ sample corpus, repeated with a counter so no two texts are identical.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -39,6 +40,40 @@ def machine() -> str:
         pass
     isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
     return f"{model}, {os.cpu_count()} cores" + (f", {' '.join(isa)}" if isa else "")
+
+
+def run_encoders(n: int) -> dict[str, float]:
+    """The MiniLM runtimes on the same texts, one after the other: texts per second of the
+    PyTorch int8 reference and of the ONNX Runtime export the tier uses (a ratio within one
+    run holds across machines better than either figure), and their cosine to float32."""
+    import warnings
+
+    import numpy as np
+
+    from core.config import load_config
+    from nlp.encoders import ONNX_MODEL_DIR, Encoder, MiniLMEncoder, OnnxMiniLMEncoder
+    from nlp.samples import sample_examples
+
+    warnings.simplefilter("ignore")
+    config = load_config()
+    texts = [text for text, _ in sample_examples(config.base_dir / "samples")]
+    texts = [f"{texts[i % len(texts)]} #{i}" for i in range(n)]
+    runtimes: dict[str, Encoder] = {
+        "pytorch float32": MiniLMEncoder(int8=False),
+        "pytorch int8": MiniLMEncoder(int8=True),
+        "onnx runtime int8": OnnxMiniLMEncoder(path=config.models_dir / ONNX_MODEL_DIR),
+    }
+    out: dict[str, float] = {}
+    vectors = {}
+    for name, encoder in runtimes.items():
+        encoder.encode(texts[:64])  # load first
+        started = time.perf_counter()
+        vectors[name] = encoder.encode(texts)
+        out[name] = round(n / (time.perf_counter() - started))
+    reference = vectors["pytorch float32"]
+    for name in ("pytorch int8", "onnx runtime int8"):
+        out[f"{name} cosine"] = round(float(np.mean((vectors[name] * reference).sum(1))), 4)
+    return out
 
 
 def run_tier(sentiment: str, intent: str, n: int) -> dict[str, float]:
@@ -85,11 +120,17 @@ def run_tier(sentiment: str, intent: str, n: int) -> dict[str, float]:
     }
 
 
+ENCODER_TEXTS = 2_000
+
+
 def main() -> None:
     if len(sys.argv) == 4:  # child: one tier
         print(json.dumps(run_tier(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
         return
-    print(f"machine: {machine()}")
+    if sys.argv[1:] == ["encoders"]:  # child: the MiniLM runtimes
+        print(json.dumps(run_encoders(ENCODER_TEXTS)))
+        return
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start")
     print("classifier set: language, spam, sentiment, PII, intent, public-to-private")
     for label, (sentiment, intent, n) in TIERS.items():
         print(f"{label}: classifying {n} posts ...", flush=True)
@@ -110,6 +151,18 @@ def main() -> None:
             f"  target: at least {speed:,} posts/s"
             f" ({'met' if result['posts_per_second'] >= speed else 'MISSED'}),"
             f" peak under {memory:,} MB ({'met' if result['peak_mb'] < memory else 'MISSED'})"
+        )
+    print(f"MiniLM runtimes, {ENCODER_TEXTS} texts each (encoding only) ...", flush=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "nlp.bench", "encoders"], capture_output=True, text=True, check=True
+    )
+    speeds = json.loads(out.stdout.strip().splitlines()[-1])
+    base = speeds["pytorch float32"]
+    for name in ("pytorch float32", "pytorch int8", "onnx runtime int8"):
+        cosine = speeds.get(f"{name} cosine", 1.0)
+        print(
+            f"  {name:<18} {speeds[name]:>5} texts/s  ({speeds[name] / base:.2f} x float32)"
+            f"  cosine to float32 {cosine:.4f}"
         )
 
 

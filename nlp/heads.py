@@ -12,8 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from core.errors import ModelMissingError
 from core.models import Label, Post
-from nlp.encoders import encoder_for
+from nlp.encoders import ENCODER_IDS, encoder_for
 from nlp.registry import Classifier, Prior
 from nlp.training import Head, head_path
 
@@ -32,7 +33,16 @@ class HeadClassifier(Classifier):
     @property
     def head(self) -> Head:
         if self._head is None:
-            self._head = Head.load(head_path(self.models_dir, self.task, self.tier))
+            path = head_path(self.models_dir, self.task, self.tier)
+            head = Head.load(path)
+            trained_on = head.meta.get("encoder")
+            if self.tier == "minilm" and trained_on != ENCODER_IDS["minilm"]:
+                raise ModelMissingError(
+                    f"{path} was trained on encoder {trained_on or 'minilm-torch-int8'!r}, this"
+                    f" version encodes with {ENCODER_IDS['minilm']!r}: run `earshot train`"
+                    " (or `make models`)"
+                )
+            self._head = head
         return self._head
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

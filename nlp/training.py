@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 
 from core.errors import ClassificationError, ModelMissingError
+from nlp.encoders import ENCODER_IDS
 from nlp.samples import sample_examples
 
 log = logging.getLogger(__name__)
@@ -398,6 +399,7 @@ def train_head(
     x = _with_lexical(dense, texts, lexical)
     model.fit(x, y, sample_weight=weights)
     meta = {
+        "encoder": ENCODER_IDS.get(tier, tier),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "examples": len(examples),
         "by_label": dict(Counter(e.label for e in examples)),

@@ -29,9 +29,11 @@ os.environ.setdefault("EARSHOT_MODELS", str(ROOT / "var" / "models"))
 def trained_models() -> Path:
     """The classifier heads: built once if missing (as `make models` would)."""
     from core.config import load_config
+    from nlp.encoders import ONNX_MODEL_DIR, onnx_export_current
 
     config = load_config(ROOT / "earshot.yaml")
-    if not (config.models_dir / "MODEL_CARD.md").is_file():
+    card = config.models_dir / "MODEL_CARD.md"
+    if not card.is_file() or not onnx_export_current(config.models_dir / ONNX_MODEL_DIR):
         from nlp.train_all import train_models
 
         train_models(config, corrections={}, progress=lambda message: None)

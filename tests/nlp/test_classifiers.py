@@ -266,9 +266,11 @@ def test_private_rules_v2_moves_the_customers_own_problem_and_keeps_v1s_reasons(
         "refund for order HLD-1234567 please",
         "thank you so much, the new hub works perfectly!",
         "what time does the Halden store open on Sundays?",
-        "win a free phone, click here http://spam.example now",
+        # spam: bait and two links (a bait text the spam rules miss is up to the intent head)
+        "win a free iphone, click the link http://spam.example now http://spam.example/2",
     ]
     new = classify(configured, *texts)
+    assert new[5].spam.label == "spam"
     old = classify(conservative, *texts)
     reason = "a problem with the customer's own order, account or service (details needed)"
     assert [e.private.move_private for e in new] == [True, True, True, False, False, False]
