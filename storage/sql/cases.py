@@ -16,7 +16,7 @@ from core.care import OPEN_STATUSES, SYSTEM, Agent, Case, CaseEvent, Profile, ha
 from core.errors import ConflictError, NotFoundError
 from core.timeutil import now
 from storage.sql import schema
-from storage.sql.database import Database
+from storage.sql.database import Database, unnest_insert
 
 _CASES = schema.cases
 _MEMBERS = schema.case_posts
@@ -95,7 +95,13 @@ class SqlCases:
             savepoint = conn.begin_nested()
             inserted: set[str] = set()
             for chunk in chunked(list(cases), SQL_BATCH):
-                inserted.update(i for (i,) in conn.execute(stmt, [_case_row(c) for c in chunk]))
+                case_rows = [_case_row(c) for c in chunk]
+                if self._db.dialect == "postgresql":
+                    inserted.update(
+                        unnest_insert(conn, _CASES, case_rows, conflict=None, returning="id")
+                    )
+                else:
+                    inserted.update(i for (i,) in conn.execute(stmt, case_rows))
             if len(inserted) < len(cases):
                 savepoint.rollback()  # all or none: the caller plans again around the clashes
                 return {c.id: self._clashing(conn, c) for c in cases if c.id not in inserted}

@@ -145,6 +145,8 @@ class Database:
         under concurrency: of two transactions inserting one key, only one gets it back."""
         if not rows:
             return set()
+        if self.dialect == "postgresql":
+            return set(unnest_insert(connection, table, rows, conflict=key, returning=key))
         stmt = (
             (sqlite if self.dialect == "sqlite" else postgresql)
             .insert(table)
@@ -152,6 +154,46 @@ class Database:
             .returning(table.c[key])
         )
         return {row[0] for row in connection.execute(stmt, list(rows))}
+
+
+def unnest_insert(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: str | None,
+    returning: str,
+) -> list[Any]:
+    """PostgreSQL: ``INSERT ... SELECT * FROM unnest(<one array per column>) ON CONFLICT
+    [(conflict)] DO NOTHING RETURNING returning``, the ``returning`` values of the rows
+    inserted, in row order.
+
+    One short statement for any number of rows. A multi-row ``VALUES`` list (what SQLAlchemy
+    sends for an insert of many rows with ``RETURNING``) holds a placeholder per value, and
+    psycopg parses every such statement in Python: at 100,000 posts that parsing alone took
+    about 50 s of a 300 s run. Values pass through each column's SQLAlchemy bind processing
+    first, so they are stored exactly as a plain insert would store them."""
+    if not rows:
+        return []
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    arrays: list[list[Any]] = []
+    casts: list[str] = []
+    for name in names:
+        column = table.c[name]
+        process = column.type._cached_bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays.append([process(v) for v in values] if process else values)
+        casts.append(f"%s::{column.type.compile(dialect=dialect)}[]")
+    target = f" ({quote(conflict)})" if conflict else ""
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)}"
+        f" ({', '.join(quote(n) for n in names)})"
+        f" SELECT * FROM unnest({', '.join(casts)})"
+        f" ON CONFLICT{target} DO NOTHING RETURNING {quote(returning)}"
+    )
+    return [row[0] for row in connection.exec_driver_sql(sql, tuple(arrays))]
 
 
 def reason(error: SQLAlchemyError) -> str:
