@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +52,14 @@ def minilm_path() -> Path:
 
 def _clip(texts: Sequence[str]) -> list[str]:
     return [text[:MAX_CHARS] for text in texts]
+
+
+def _by_length(texts: Sequence[str], size: int) -> Iterator[list[int]]:
+    """Indexes of ``texts`` in batches of ``size``, shortest first: batches of similar length
+    waste less padding."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
 
 
 class MiniLMEncoder:
@@ -104,12 +112,9 @@ class MiniLMEncoder:
             if self._model is None:
                 self._load()
         clipped = _clip(texts)
-        # Batches of similar length waste less padding.
-        order = sorted(range(len(clipped)), key=lambda i: len(clipped[i]))
-        out = np.zeros((len(clipped), 384), dtype=np.float32)
+        out = np.zeros((len(clipped), HIDDEN), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                index = order[start : start + self.batch_size]
+            for index in _by_length(clipped, self.batch_size):
                 batch = self._tokenizer(
                     [clipped[i] for i in index],
                     padding=True,
@@ -229,10 +234,8 @@ class OnnxMiniLMEncoder:
             if self._session is None:
                 self._load()
         clipped = _clip(texts)
-        order = sorted(range(len(clipped)), key=lambda i: len(clipped[i]))
         out = np.zeros((len(clipped), HIDDEN), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            index = order[start : start + self.batch_size]
+        for index in _by_length(clipped, self.batch_size):
             encoded = self._tokenizer.encode_batch([clipped[i] for i in index])
             ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
             mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)

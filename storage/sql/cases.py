@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +15,7 @@ from core.care import OPEN_STATUSES, SYSTEM, Agent, Case, CaseEvent, Profile, ha
 from core.errors import ConflictError, NotFoundError
 from core.timeutil import now
 from storage.sql import schema
-from storage.sql.database import Database, unnest_insert
+from storage.sql.database import Database
 
 _CASES = schema.cases
 _MEMBERS = schema.case_posts
@@ -88,20 +87,17 @@ class SqlCases:
         stored case each clashing one met, by the clashing case's id; empty: all opened."""
         if not cases:
             return {}
-        dialect = sqlite if self._db.dialect == "sqlite" else postgresql
-        # No conflict target: a clash on the id or on the open key inserts nothing.
-        stmt = dialect.insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id)
         with self._db.begin() as conn:
             savepoint = conn.begin_nested()
             inserted: set[str] = set()
             for chunk in chunked(list(cases), SQL_BATCH):
+                # No conflict target: a clash on the id or on the open key inserts nothing.
                 case_rows = [_case_row(c) for c in chunk]
-                if self._db.dialect == "postgresql":
-                    inserted.update(
-                        unnest_insert(conn, _CASES, case_rows, conflict=None, returning="id")
+                inserted.update(
+                    self._db.insert_returning(
+                        conn, _CASES, case_rows, conflict=None, returning="id"
                     )
-                else:
-                    inserted.update(i for (i,) in conn.execute(stmt, case_rows))
+                )
             if len(inserted) < len(cases):
                 savepoint.rollback()  # all or none: the caller plans again around the clashes
                 return {c.id: self._clashing(conn, c) for c in cases if c.id not in inserted}

@@ -143,17 +143,29 @@ class Database:
     ) -> set[Any]:
         """Insert the rows whose ``key`` is not in the table yet; returns their keys. Exact
         under concurrency: of two transactions inserting one key, only one gets it back."""
+        return set(self.insert_returning(connection, table, rows, conflict=key, returning=key))
+
+    def insert_returning(
+        self,
+        connection: Connection,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        *,
+        conflict: str | None,
+        returning: str,
+    ) -> list[Any]:
+        """Insert ``rows``, skipping each that clashes on ``conflict`` (None: on any unique
+        key); returns the ``returning`` values of those inserted."""
         if not rows:
-            return set()
+            return []
         if self.dialect == "postgresql":
-            return set(unnest_insert(connection, table, rows, conflict=key, returning=key))
+            return unnest_insert(connection, table, rows, conflict=conflict, returning=returning)
         stmt = (
-            (sqlite if self.dialect == "sqlite" else postgresql)
-            .insert(table)
-            .on_conflict_do_nothing(index_elements=[key])
-            .returning(table.c[key])
+            sqlite.insert(table)
+            .on_conflict_do_nothing(index_elements=[conflict] if conflict else None)
+            .returning(table.c[returning])
         )
-        return {row[0] for row in connection.execute(stmt, list(rows))}
+        return [row[0] for row in connection.execute(stmt, list(rows))]
 
 
 def unnest_insert(
