@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.batching import tune_gc_for_batches
 from core.errors import ClassificationError
 
 T = TypeVar("T")
@@ -54,6 +55,7 @@ def _start(config_path: str) -> None:
     from nlp.pipeline import shared_pipeline
 
     _STATE["pipeline"] = shared_pipeline(load_config(Path(config_path)))
+    tune_gc_for_batches()  # after the models are loaded: they are frozen out of collections
 
 
 def _call(work: Callable[[Any, T], R], item: T) -> R:

@@ -55,7 +55,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -64,6 +64,7 @@ from sqlalchemy.sql.expression import FromClause
 from core.batching import SQL_BATCH, chunked
 from core.errors import SearchError
 from core.folding import fold
+from core.sqlbulk import sqlite_insert, sqlite_upsert
 from core.sqltypes import UTCDateTime
 from search.base import (
     FILTER_FIELDS,
@@ -190,16 +191,20 @@ class SqlSearchIndex:
                 if self._sqlite:
                     ids = [d.post_id for d in chunk]
                     self._delete_fts(conn, ids)
-                    conn.execute(
-                        FTS.insert(),
-                        [
-                            {
-                                "rowid": fts_rowid(row["post_id"]),
-                                "post_id": row["post_id"],
-                                "text": row["search_text"],
-                            }
-                            for row in rows
-                        ],
+                    conn.exec_driver_sql(
+                        *sqlite_insert(
+                            conn,
+                            FTS,
+                            [
+                                {
+                                    "rowid": fts_rowid(row["post_id"]),
+                                    "post_id": row["post_id"],
+                                    "text": row["search_text"],
+                                }
+                                for row in rows
+                            ],
+                            "",
+                        )
                     )
         return {}
 
@@ -299,7 +304,11 @@ class SqlSearchIndex:
         return as_jsonb.has_any(cast(postgresql.array(types), postgresql.ARRAY(Text)))
 
     def _upsert_documents(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        insert = (sqlite if self._sqlite else postgresql).insert(DOCUMENTS)
+        if self._sqlite:
+            others = [c.name for c in DOCUMENTS.c if c.name != "post_id"]
+            sqlite_upsert(conn, DOCUMENTS, rows, ["post_id"], others)
+            return
+        insert = postgresql.insert(DOCUMENTS)
         stmt = insert.on_conflict_do_update(
             index_elements=[DOCUMENTS.c.post_id],
             set_={c.name: insert.excluded[c.name] for c in DOCUMENTS.c if c.name != "post_id"},

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from core.batching import tune_gc_for_batches
 from core.config import Config
 from core.errors import InvalidValueError
 from core.timeutil import now, to_iso, utc
@@ -73,6 +74,7 @@ def backfill(
         progress(f"{source_name}: resuming the backfill from {to_iso(since)}")
     run_id = pipeline.start_run(config, f"backfill-{now():%Y%m%dT%H%M%S}-{key[-8:]}")
     pipeline.recover(config, run_id, progress)  # a killed backfill's stored batch is routed
+    tune_gc_for_batches()
     started = clock()
     posts = batches = 0
     more = True

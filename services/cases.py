@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from core.batching import chunked
 from core.care import (
     ACTIONS_BY_NAME,
     AGENT_ACTIONS,
@@ -746,7 +747,8 @@ def check_sla(
     retried on the next check). Then refresh the waiting part of every open case's priority.
     Returns counts.
 
-    The cases are read and written :data:`SLA_PAGE` at a time, in id order, so a backlog of
+    The ids of the cases to check are read first (one sorted read: about 6 MB for 100,000
+    cases), then the cases are read and written :data:`SLA_PAGE` at a time, so a backlog of
     any size fits in memory: each page's flags and events in one transaction, then its
     webhooks (no lock is held while one answers slowly), then the cases whose webhook answered
     are marked notified together; the waiting priorities likewise, page by page."""
@@ -757,9 +759,8 @@ def check_sla(
     done = {"breached": 0, "notified": 0, "webhook_failures": 0, "reprioritised": 0}
     shown: list[Case] = []  # the breaches logged one by one
     more: Counter[str] = Counter()  # the others, by queue
-    after = ""
-    while page := store.cases.overdue(at, after=after, limit=SLA_PAGE):
-        after = page[-1].id
+    for ids in chunked(store.cases.overdue_ids(at), SLA_PAGE):
+        page = store.cases.overdue(at, ids=ids)  # as they are now
         with store.transaction() as tx:
             flagged = tx.cases.set_fields_many(
                 [c.id for c in page if c.breached_at is None],
@@ -793,9 +794,9 @@ def check_sla(
         done["notified"] += len(notified)
         done["webhook_failures"] += failures
     _log_breaches(shown, more, at)
-    after = ""
-    while page := store.cases.list(statuses=["new", "claimed"], after_id=after, limit=SLA_PAGE):
-        after = page[-1].id
+    waiting = ("new", "claimed")
+    for ids in chunked(store.cases.ids(statuses=waiting), SLA_PAGE):
+        page = [c for c in store.cases.get_many(ids).values() if c.status in waiting]
         priorities = _waiting_priorities(page, at)
         with store.transaction() as tx:
             tx.cases.set_fields_each(priorities)
@@ -870,6 +871,8 @@ def _notify(
     call may take the whole timeout). Returns the cases notified and the failures."""
     notified: list[str] = []
     failures = 0
+    if not cases:
+        return notified, failures  # no client: making one costs about 20 ms, per page of cases
     down: Counter[str] = Counter()
     own = httpx.Client(timeout=WEBHOOK_TIMEOUT) if client is None else None
     http = client or own

@@ -36,7 +36,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.batching import CLASSIFY_BATCH, chunked
+from core.batching import CLASSIFY_BATCH, chunked, tune_gc_for_batches
 from core.config import Config, XSourceConfig
 from core.errors import (
     ConfigError,
@@ -728,6 +728,7 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
     """One listening cycle over every configured source, without Airflow. Returns the run's
     summary, with the seconds each step took (``seconds``)."""
     seconds: dict[str, float] = {}
+    tune_gc_for_batches()
 
     @contextmanager
     def timed(step: str) -> Iterator[None]:

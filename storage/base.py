@@ -431,10 +431,27 @@ class CaseRepository(Protocol):
 
     def events(self, case_id: str) -> list[CaseEvent]: ...
 
-    def overdue(self, at: datetime, *, after: str = "", limit: int | None = None) -> list[Case]:
+    def overdue(
+        self,
+        at: datetime,
+        *,
+        after: str = "",
+        limit: int | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[Case]:
         """Open unanswered cases due before ``at`` not flagged yet, and flagged ones whose
         breach was not notified yet, most overdue first; with ``limit``, a page of them in
-        id order, after the id ``after``."""
+        id order, after the id ``after``; with ``ids``, those of these cases, in id order."""
+        ...
+
+    def overdue_ids(self, at: datetime) -> list[str]:
+        """The ids of the cases :meth:`overdue` returns, in id order: read once, then the
+        cases a page of ids at a time (paging the cases by id sorts every match again for
+        each page: quadratic over the many thousands a backfill makes overdue)."""
+        ...
+
+    def ids(self, *, statuses: Sequence[str]) -> list[str]:
+        """The ids of the cases with these statuses, in id order (see :meth:`overdue_ids`)."""
         ...
 
     def queue_counts(self, queues: Sequence[str], at: datetime) -> dict[str, dict[str, int]]:

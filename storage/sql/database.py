@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from core.errors import StoreError
+from core.sqlbulk import driver_columns, quote, sqlite_insert, sqlite_upsert
 
 SUPPORTED = ("sqlite", "postgresql")
 
@@ -69,6 +70,8 @@ def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 """How long a SQLite transaction waits for another process's write lock before failing."""
+SQLITE_CACHE_KB = 64 * 1024
+"""Each SQLite connection's page cache."""
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -78,6 +81,10 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets readers go on while a writer commits; busy_timeout waits out other writers.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # SQLite's default page cache is 2 MB: a backfill's inserts into the cases table (a dozen
+    # indexes) then reread index pages from the OS for most rows.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
@@ -127,9 +134,12 @@ class Database:
         leave the existing row alone when ``update`` is empty."""
         if not rows:
             return
-        stmt = (sqlite if self.dialect == "sqlite" else postgresql).insert(table)
         if update is None:
             update = [c.name for c in table.columns if c.name not in keys]
+        if self.dialect == "sqlite":
+            sqlite_upsert(connection, table, rows, keys, update)
+            return
+        stmt = postgresql.insert(table)
         if update:
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
@@ -160,12 +170,29 @@ class Database:
             return []
         if self.dialect == "postgresql":
             return unnest_insert(connection, table, rows, conflict=conflict, returning=returning)
-        stmt = (
-            sqlite.insert(table)
-            .on_conflict_do_nothing(index_elements=[conflict] if conflict else None)
-            .returning(table.c[returning])
+        target = f" ({quote(conflict)})" if conflict else ""
+        sql, params = sqlite_insert(
+            connection, table, rows, f" ON CONFLICT{target} DO NOTHING RETURNING {quote(returning)}"
         )
-        return [row[0] for row in connection.execute(stmt, list(rows))]
+        # sqlite3's executemany keeps no rows: one call per row, on the driver's cursor (its
+        # statement cache compiles the SQL once).
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            found = [cursor.execute(sql, values).fetchone() for values in params]
+        except connection.dialect.loaded_dbapi.Error as e:  # as SQLAlchemy would raise it
+            raise DBAPIError.instance(sql, None, e, connection.dialect.loaded_dbapi.Error) from e
+        finally:
+            cursor.close()
+        return [row[0] for row in found if row is not None]
+
+    def insert(self, connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` (a key clash is an error)."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            connection.exec_driver_sql(*sqlite_insert(connection, table, rows, ""))
+        else:
+            connection.execute(table.insert(), list(rows))
 
 
 def unnest_insert(
@@ -190,14 +217,8 @@ def unnest_insert(
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     names = list(rows[0])
-    arrays: list[list[Any]] = []
-    casts: list[str] = []
-    for name in names:
-        column = table.c[name]
-        process = column.type._cached_bind_processor(dialect)
-        values = [row[name] for row in rows]
-        arrays.append([process(v) for v in values] if process else values)
-        casts.append(f"%s::{column.type.compile(dialect=dialect)}[]")
+    arrays = driver_columns(connection, table, rows, names)
+    casts = [f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in names]
     target = f" ({quote(conflict)})" if conflict else ""
     sql = (
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)}"

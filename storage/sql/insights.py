@@ -40,7 +40,7 @@ class SqlInsights:
         with self._db.begin() as conn:  # one transaction: readers see the old or the new list
             conn.execute(delete(_SCORES).where(_SCORES.c.kind == kind))
             for chunk in chunked(rows, SQL_BATCH):
-                conn.execute(_SCORES.insert(), chunk)
+                self._db.insert(conn, _SCORES, chunk)
 
     def scores(
         self, kind: str, *, limit: int | None = None, keys: Sequence[str] | None = None

@@ -27,7 +27,7 @@ class SqlOutbox:
         rows = [{"post_id": i, "op": op, "created_at": created} for i in dict.fromkeys(post_ids)]
         with self._db.begin() as conn:
             for chunk in chunked(rows, SQL_BATCH):
-                conn.execute(_OUTBOX.insert(), list(chunk))
+                self._db.insert(conn, _OUTBOX, chunk)
 
     def pending(self, *, limit: int) -> list[OutboxEntry]:
         stmt = select(_OUTBOX.c.id, _OUTBOX.c.post_id, _OUTBOX.c.op).order_by(_OUTBOX.c.id)

@@ -56,7 +56,7 @@ class SqlStaging:
             conn.execute(delete(_ITEMS).where(_ITEMS.c.batch_id == batch_id))
             self._db.upsert(conn, _BATCHES, [row], ["batch_id"])
             for chunk in chunked(items, SQL_BATCH):
-                conn.execute(_ITEMS.insert(), list(chunk))
+                self._db.insert(conn, _ITEMS, chunk)
 
     def batch(self, batch_id: str) -> Batch:
         with self._db.begin() as conn:

@@ -146,6 +146,34 @@ def test_case_store_compliance_removal_drops_emptied_cases(store) -> None:
     assert store.cases.get("case:x:1") is None and store.cases.events("case:x:1") == []
 
 
+def test_case_store_overdue_ids_and_ids_by_status_read_every_match_in_id_order(store) -> None:
+    ids = [f"x:{n}" for n in (3, 1, 4, 2)]
+    seed(store, *ids)
+    for post_id in ids:
+        store.cases.open(
+            case(f"case:{post_id}", post_id=post_id, conversation=post_id), post_ids=[post_id]
+        )
+    store.cases.set_fields("case:x:2", {"first_response_at": AT + timedelta(minutes=5)})
+    store.cases.apply(
+        "case:x:4", action="claim", from_statuses=("new",), to_status="claimed", actor="ana"
+    )
+    late = AT + timedelta(hours=2)
+    assert store.cases.overdue_ids(late) == ["case:x:1", "case:x:3", "case:x:4"]
+    assert store.cases.overdue_ids(AT) == []
+    assert [c.id for c in store.cases.overdue(late, ids=["case:x:2", "case:x:3"])] == ["case:x:3"]
+    assert store.cases.ids(statuses=["new"]) == ["case:x:1", "case:x:2", "case:x:3"]
+    assert store.cases.ids(statuses=["claimed", "resolved"]) == ["case:x:4"]
+    flagged = store.cases.set_fields_many(["case:x:3"], {"breached_at": late})
+    assert flagged == {"case:x:3"}  # flagged, not notified yet: still listed
+    assert [c.id for c in store.cases.overdue(late, ids=["case:x:3", "case:x:4"])] == [
+        "case:x:3",
+        "case:x:4",
+    ]
+    store.cases.set_fields_many(["case:x:3"], {"breach_notified_at": late})
+    assert store.cases.overdue_ids(late) == ["case:x:1", "case:x:4"]
+    assert [c.id for c in store.cases.overdue(late, ids=["case:x:3"])] == []
+
+
 # -- many at once -------------------------------------------------------------------------------
 
 
@@ -174,6 +202,15 @@ def test_case_store_open_many_opens_none_when_one_clashes(store) -> None:
     assert [c.id for c in store.cases.list(limit=None)] == ["case:x:1"]  # x:3's not either
     assert store.cases.events("case:x:3") == [] and store.cases.of_posts(["x:2", "x:3"]) == {}
     assert store.cases.open_many([case()]) == {"case:x:1": case()}  # the same id: a retry
+
+
+def test_case_store_open_many_refuses_two_cases_of_one_call_for_one_conversation(store) -> None:
+    seed(store, "x:1", "x:2", "x:3")
+    twin = case("case:x:2", post_id="x:2")  # the same conversation and customer as case()
+    other = case("case:x:3", post_id="x:3", conversation="x:3")
+    with pytest.raises(ConflictError, match=r"case:x:2 .* opened in the same call"):
+        store.cases.open_many([case(), other, twin])
+    assert store.cases.list(limit=None) == [] and store.cases.of_posts(["x:1", "x:3"]) == {}
 
 
 def test_case_store_of_conversations_lists_every_status_and_customer(store) -> None:
