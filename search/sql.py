@@ -304,14 +304,13 @@ class SqlSearchIndex:
         return as_jsonb.has_any(cast(postgresql.array(types), postgresql.ARRAY(Text)))
 
     def _upsert_documents(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        others = [c.name for c in DOCUMENTS.c if c.name != "post_id"]
         if self._sqlite:
-            others = [c.name for c in DOCUMENTS.c if c.name != "post_id"]
             sqlite_upsert(conn, DOCUMENTS, rows, ["post_id"], others)
             return
         insert = postgresql.insert(DOCUMENTS)
         stmt = insert.on_conflict_do_update(
-            index_elements=[DOCUMENTS.c.post_id],
-            set_={c.name: insert.excluded[c.name] for c in DOCUMENTS.c if c.name != "post_id"},
+            index_elements=[DOCUMENTS.c.post_id], set_={c: insert.excluded[c] for c in others}
         )
         conn.execute(stmt, rows)
 

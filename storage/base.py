@@ -431,17 +431,10 @@ class CaseRepository(Protocol):
 
     def events(self, case_id: str) -> list[CaseEvent]: ...
 
-    def overdue(
-        self,
-        at: datetime,
-        *,
-        after: str = "",
-        limit: int | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> list[Case]:
+    def overdue(self, at: datetime, *, ids: Sequence[str] | None = None) -> list[Case]:
         """Open unanswered cases due before ``at`` not flagged yet, and flagged ones whose
-        breach was not notified yet, most overdue first; with ``limit``, a page of them in
-        id order, after the id ``after``; with ``ids``, those of these cases, in id order."""
+        breach was not notified yet, most overdue first; with ``ids``, those of these cases,
+        in id order."""
         ...
 
     def overdue_ids(self, at: datetime) -> list[str]:
@@ -475,10 +468,8 @@ class CaseRepository(Protocol):
         opened_since: datetime | None = None,
         conversation_key: str | None = None,
         limit: int | None = 50,
-        after_id: str | None = None,
     ) -> list[Case]:
-        """Most urgent first: priority, then SLA due time. With ``after_id``: the cases with
-        a larger id, in id order (pages over every case)."""
+        """Most urgent first: priority, then SLA due time."""
         ...
 
 

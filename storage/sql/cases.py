@@ -490,14 +490,7 @@ class SqlCases:
                 for r in conn.execute(stmt)
             ]
 
-    def overdue(
-        self,
-        at: datetime,
-        *,
-        after: str = "",
-        limit: int | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> list[Case]:
+    def overdue(self, at: datetime, *, ids: Sequence[str] | None = None) -> list[Case]:
         """Open cases with no first response whose SLA was due before ``at``, and breached
         cases whose breach is not notified yet."""
         if ids is not None:
@@ -505,11 +498,7 @@ class SqlCases:
             # indexes whole for each page of ids (quadratic over a backfill's breaches).
             found = self.get_many(ids)
             return [found[i] for i in sorted(found) if _is_overdue(found[i], at)]
-        stmt = select(_CASES).where(_overdue(at))
-        if limit is None:
-            stmt = stmt.order_by(_CASES.c.sla_due)
-        else:
-            stmt = stmt.where(_CASES.c.id > after).order_by(_CASES.c.id).limit(limit)
+        stmt = select(_CASES).where(_overdue(at)).order_by(_CASES.c.sla_due)
         with self._db.begin() as conn:
             return [_row_case(r._mapping) for r in conn.execute(stmt)]
 
@@ -583,10 +572,8 @@ class SqlCases:
         opened_since: datetime | None = None,
         conversation_key: str | None = None,
         limit: int | None = 50,
-        after_id: str | None = None,
     ) -> list[Case]:
-        """Cases, most urgent first (priority, then SLA due time, then oldest); with
-        ``after_id``, those with a larger id in id order."""
+        """Cases, most urgent first (priority, then SLA due time, then oldest)."""
         stmt = select(_CASES)
         if conversation_key is not None:
             stmt = stmt.where(_CASES.c.conversation_key == conversation_key)
@@ -600,16 +587,13 @@ class SqlCases:
             stmt = stmt.where(_CASES.c.handle_key.in_(list(handle_keys)))
         if opened_since is not None:
             stmt = stmt.where(_CASES.c.opened_at >= opened_since)
-        if after_id is not None:
-            stmt = stmt.where(_CASES.c.id > after_id).order_by(_CASES.c.id)
-        else:
-            stmt = stmt.order_by(
-                _CASES.c.priority.desc(),
-                _CASES.c.sla_due.is_(None),
-                _CASES.c.sla_due.asc(),
-                _CASES.c.opened_at.asc(),
-                _CASES.c.id,
-            )
+        stmt = stmt.order_by(
+            _CASES.c.priority.desc(),
+            _CASES.c.sla_due.is_(None),
+            _CASES.c.sla_due.asc(),
+            _CASES.c.opened_at.asc(),
+            _CASES.c.id,
+        )
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._db.begin() as conn:
