@@ -22,3 +22,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_text
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """What :meth:`UTCDateTime.process_bind_param` and SQLite's ``DATETIME`` make of a value
+    (``2026-11-02 09:30:00.000000``, naive UTC), in one C call instead of SQLAlchemy's
+    formatting in Python: a backfill binds millions of times."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")

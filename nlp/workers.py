@@ -90,14 +90,7 @@ class WorkerPool:
             self._pool = None
 
     def map(self, work: Callable[[Any, T], R], items: Iterable[T]) -> Iterator[R]:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start,
-                initargs=(str(self.config_path),),
-            )
-        pool = self._pool
+        pool = self._started()
         pending: deque[Future[R]] = deque()
         try:
             for item in items:
@@ -107,14 +100,61 @@ class WorkerPool:
             while pending:
                 yield pending.popleft().result()
         except BrokenProcessPool as e:
-            self.close()
-            raise ClassificationError(
-                f"a classification worker died ({e}); run in one process (earshot classify"
-                " --workers 1, or pipeline.workers: 1) to see why"
-            ) from None
+            raise self._died(e) from None
         finally:
             for future in pending:
                 future.cancel()
+
+    def submit_all(self, work: Callable[[Any, T], R], items: Iterable[T]) -> Ahead[R]:
+        """Hand every item to the workers now (for a bounded batch: all of it is in flight
+        at once) and return at once, so that this process goes on with other work while they
+        run; :class:`Ahead` gives the results in the order of ``items``."""
+        pool = self._started()
+        try:
+            return Ahead(self, deque(pool.submit(_call, work, item) for item in items))
+        except BrokenProcessPool as e:
+            raise self._died(e) from None
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
+                initargs=(str(self.config_path),),
+            )
+        return self._pool
+
+    def _result(self, future: Future[R]) -> R:
+        try:
+            return future.result()
+        except BrokenProcessPool as e:
+            raise self._died(e) from None
+
+    def _died(self, error: BrokenProcessPool) -> ClassificationError:
+        self.close()
+        return ClassificationError(
+            f"a classification worker died ({error}); run in one process (earshot classify"
+            " --workers 1, or pipeline.workers: 1) to see why"
+        )
+
+
+class Ahead(Iterator[R]):
+    """Work handed to a :class:`WorkerPool` all at once: iterating waits for each result in
+    turn; :meth:`cancel` drops what has not started (when the caller gives up on it)."""
+
+    def __init__(self, pool: WorkerPool, futures: deque[Future[R]]) -> None:
+        self._pool = pool
+        self._futures = futures
+
+    def __next__(self) -> R:
+        if not self._futures:
+            raise StopIteration
+        return self._pool._result(self._futures.popleft())
+
+    def cancel(self) -> None:
+        while self._futures:
+            self._futures.popleft().cancel()
 
 
 _SHARED: dict[tuple[str, int], WorkerPool] = {}

@@ -77,14 +77,9 @@ def backfill(
     tune_gc_for_batches()
     started = clock()
     posts = batches = 0
-    more = True
-    while more:
+    for batch in pipeline.process(config, source_name, run_id, since=since, cursor_key=key):
         batches += 1
-        batch = pipeline.process(
-            config, source_name, run_id, part=batches, since=since, cursor_key=key
-        )
         posts += batch["fetched"]
-        more = batch["more"]
         if progress:
             share = _share_done(config, source_name, store.cursors.get(key))
             progress(_line(source_name, batches, posts, clock() - started, batch["more"], share))

@@ -339,39 +339,96 @@ def _classify(
     """:func:`classify`, and the labels. Given the batch's ``posts`` (in memory, from the
     collect step of the same process), the labels are handed on in memory and not staged:
     a run that dies before storing them abandons the batch anyway."""
-    store = open_store(config)
-    batch = store.staging.batch(batch_id)
-    if batch.stage not in ("collected", "classified"):
-        return {"batch_id": batch_id, "classified": 0, "stage": batch.stage}, []
-    store.staging.touch_run(batch.run_id)
-    in_memory = posts is not None
-    if posts is None:
-        posts = [post for post, _ in store.staging.batch_items(batch_id)]
+    return _Classifying.start(config, batch_id, posts).finish(progress)
 
-    def done(n: int) -> None:
+
+class _Classifying:
+    """A batch's classification, from :meth:`start` (with classification workers, every
+    chunk is handed to them there and then) to :meth:`finish` (its labels, the dead letters
+    of the posts the classifiers failed on, and the batch staged as classified)."""
+
+    def __init__(
+        self,
+        config: Config,
+        batch: Batch,
+        posts: Sequence[Post],
+        results: Iterator[tuple[list[Enrichment], dict[str, str]]],
+        *,
+        in_memory: bool,
+    ) -> None:
+        self.config = config
+        self.batch = batch
+        self.posts = posts
+        self.results = results
+        self.in_memory = in_memory
+
+    @classmethod
+    def start(
+        cls, config: Config, batch_id: str, posts: Sequence[Post] | None = None
+    ) -> _Classifying | _Skipped:
+        store = open_store(config)
+        batch = store.staging.batch(batch_id)
+        if batch.stage not in ("collected", "classified"):
+            return _Skipped(batch)
         store.staging.touch_run(batch.run_id)
-        if progress and len(posts) > CLASSIFY_BATCH:
-            progress(f"classified {n}/{len(posts)} posts of {batch_id}")
+        in_memory = posts is not None
+        if posts is None:
+            posts = [post for post, _ in store.staging.batch_items(batch_id)]
+        return cls(config, batch, posts, _start_classifying(config, posts), in_memory=in_memory)
 
-    enrichments, failed = _classify_posts(config, posts, done)
-    letters = [
-        _dead_letter(batch.source, post, f"classification failed: {failed[post.id]}")
-        for post in posts
-        if post.id in failed
-    ]
-    with store.transaction() as tx:
-        staged = [] if in_memory else enrichments
-        tx.staging.stage_enrichments(batch_id, staged, dropped=list(failed))
-        tx.dead_letters.add(letters)
-        if letters:
-            old = tx.staging.batch(batch_id).counts.get("dead_letters", 0)
-            tx.staging.update_batch(
-                batch_id, stage="classified", counts={"dead_letters": old + len(letters)}
-            )
-    intents = Counter(e.intent.label for e in enrichments)
-    log.info("classified %d posts of %s: %s", len(enrichments), batch_id, dict(intents))
-    result = {"batch_id": batch_id, "classified": len(enrichments), "failed": len(letters)}
-    return result, enrichments
+    def cancel(self) -> None:
+        """Drop the chunks no worker has started (the run gave up on this batch)."""
+        from nlp.workers import Ahead
+
+        if isinstance(self.results, Ahead):
+            self.results.cancel()
+
+    def finish(self, progress: Progress | None = None) -> tuple[dict[str, Any], list[Enrichment]]:
+        store = open_store(self.config)
+        batch, posts = self.batch, self.posts
+
+        def done(n: int) -> None:
+            store.staging.touch_run(batch.run_id)
+            if progress and len(posts) > CLASSIFY_BATCH:
+                progress(f"classified {n}/{len(posts)} posts of {batch.batch_id}")
+
+        enrichments, failed = _gathered(self.results, done)
+        letters = [
+            _dead_letter(batch.source, post, f"classification failed: {failed[post.id]}")
+            for post in posts
+            if post.id in failed
+        ]
+        with store.transaction() as tx:
+            staged = [] if self.in_memory else enrichments
+            tx.staging.stage_enrichments(batch.batch_id, staged, dropped=list(failed))
+            tx.dead_letters.add(letters)
+            if letters:
+                old = tx.staging.batch(batch.batch_id).counts.get("dead_letters", 0)
+                tx.staging.update_batch(
+                    batch.batch_id, stage="classified", counts={"dead_letters": old + len(letters)}
+                )
+        intents = Counter(e.intent.label for e in enrichments)
+        log.info("classified %d posts of %s: %s", len(enrichments), batch.batch_id, dict(intents))
+        result = {
+            "batch_id": batch.batch_id,
+            "classified": len(enrichments),
+            "failed": len(letters),
+        }
+        return result, enrichments
+
+
+class _Skipped:
+    """A batch already past classification: nothing to do."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+
+    def cancel(self) -> None:
+        pass
+
+    def finish(self, progress: Progress | None = None) -> tuple[dict[str, Any], list[Enrichment]]:
+        batch = self.batch
+        return {"batch_id": batch.batch_id, "classified": 0, "stage": batch.stage}, []
 
 
 PARALLEL_FROM = 2000
@@ -385,6 +442,15 @@ def _classify_posts(
     """Labels for ``posts`` and, for those the classifiers failed on, the error. Chunks of
     :data:`CLASSIFY_BATCH` posts, in this process or in worker processes (same chunks, so
     the same labels)."""
+    return _gathered(_start_classifying(config, posts), done)
+
+
+def _start_classifying(
+    config: Config, posts: Sequence[Post]
+) -> Iterator[tuple[list[Enrichment], dict[str, str]]]:
+    """Each chunk's labels and errors, in order. With worker processes every chunk is handed
+    to them now (an :class:`~nlp.workers.Ahead`), so the caller can go on with other work
+    while they run; in this process each chunk is classified as the iterator reaches it."""
     from nlp.workers import shared_pool, usable_cores
 
     chunks = list(chunked(posts, CLASSIFY_BATCH))
@@ -392,12 +458,18 @@ def _classify_posts(
     if multiprocessing.current_process().daemon:
         workers = 1  # a daemon (a Celery prefork child) may not start processes
     if workers > 1 and len(chunks) > 1:
-        results = shared_pool(config.path, min(workers, len(chunks))).map(classify_chunk, chunks)
-    else:
-        from nlp import shared_pipeline
+        pool = shared_pool(config.path, min(workers, len(chunks)))
+        return pool.submit_all(classify_chunk, chunks)
+    from nlp import shared_pipeline
 
-        pipeline = shared_pipeline(config)
-        results = (classify_chunk(pipeline, chunk) for chunk in chunks)
+    pipeline = shared_pipeline(config)
+    return (classify_chunk(pipeline, chunk) for chunk in chunks)
+
+
+def _gathered(
+    results: Iterator[tuple[list[Enrichment], dict[str, str]]],
+    done: Callable[[int], None] | None = None,
+) -> tuple[list[Enrichment], dict[str, str]]:
     enrichments: list[Enrichment] = []
     failed: dict[str, str] = {}
     for labelled, errors in results:
@@ -579,24 +651,64 @@ def process(
     source_name: str,
     run_id: str,
     *,
-    part: int = 1,
     since: datetime | None = None,
     cursor_key: str | None = None,
     progress: Progress | None = None,
     timed: Callable[[str], AbstractContextManager[None]] | None = None,
-) -> dict[str, Any]:
-    """Collect the next batch of a source, then classify, store and route it in this
-    process (``run --once``, ``earshot backfill``): posts and labels go from step to step in
-    memory, while the staged copy of the posts keeps the batch recoverable until it is
-    routed. ``timed(step)`` measures each step. Returns the collect step's result."""
+) -> Iterator[dict[str, Any]]:
+    """Collect a source's new posts a batch at a time, and classify, store and route each
+    batch in this process (``run --once``, ``earshot backfill``), yielding each batch's
+    collect result once the batch is routed. Posts and labels go from step to step in memory,
+    while the staged copy of the posts keeps a batch recoverable until it is routed.
+    ``timed(step)`` measures each step.
+
+    With classification workers, a batch is collected and handed to them before the batch
+    ahead of it is stored and routed: this process and the workers then share the cores
+    instead of taking turns (100,000 posts on two cores: about 16 % less time; this process's
+    steps are then the bottleneck). The source's cursor still moves one stored batch at a
+    time, in order."""
     clock = timed or (lambda step: nullcontext())
-    with clock("collect"):
-        batch, posts = _collect(
-            config, source_name, run_id, part=part, since=since, cursor_key=cursor_key
-        )
+    ahead: list[tuple[dict[str, Any], Sequence[Post], _Classifying | _Skipped]] = []
+    part = 0
+    more = True
+    try:
+        while more:
+            part += 1
+            with clock("collect"):
+                batch, posts = _collect(
+                    config,
+                    source_name,
+                    run_id,
+                    part=part,
+                    follows=ahead[-1][0]["batch_id"] if ahead else None,
+                    since=since,
+                    cursor_key=cursor_key,
+                )
+            with clock("classify"):
+                ahead.append((batch, posts, _Classifying.start(config, batch["batch_id"], posts)))
+            if len(ahead) > 1:
+                yield _store_and_route(config, *ahead[0], progress, clock)
+                ahead.pop(0)
+            more = bool(batch["more"])
+        if ahead:
+            yield _store_and_route(config, *ahead[0], progress, clock)
+            ahead.pop(0)
+    finally:
+        for _, _, classifying in ahead:  # given up on: an error, or the caller stopped
+            classifying.cancel()
+
+
+def _store_and_route(
+    config: Config,
+    batch: dict[str, Any],
+    posts: Sequence[Post],
+    classifying: _Classifying | _Skipped,
+    progress: Progress | None,
+    clock: Callable[[str], AbstractContextManager[None]],
+) -> dict[str, Any]:
     batch_id = batch["batch_id"]
     with clock("classify"):
-        _, enrichments = _classify(config, batch_id, progress, posts=posts)
+        _, enrichments = classifying.finish(progress)
     labels = {e.post_id: e for e in enrichments}
     with clock("store"):
         _, stored = _store(config, batch_id, [(p, labels[p.id]) for p in posts if p.id in labels])
@@ -743,14 +855,13 @@ def run_once(config: Config, progress: Progress | None = None) -> dict[str, Any]
     with timed("recover"):
         recover(config, run_id, progress)
     for name in config.source_names():
-        part, fetched = 0, 0
-        more = True
-        while more:  # one bounded batch at a time: memory does not grow with a backlog
-            part += 1
-            batch = process(config, name, run_id, part=part, progress=progress, timed=timed)
+        fetched = 0
+        # one bounded batch at a time (two with workers): memory does not grow with a backlog
+        for part, batch in enumerate(
+            process(config, name, run_id, progress=progress, timed=timed), 1
+        ):
             fetched += batch["fetched"]
-            more = batch["more"]
-            if progress and (more or part > 1):
+            if progress and (batch["more"] or part > 1):
                 progress(f"{name}: batch {part}, {fetched} posts so far")
             elif progress:
                 progress(

@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from core.batching import SQL_BATCH, chunked
 from core.errors import StoreError
 from core.sqlbulk import driver_columns, quote, sqlite_insert, sqlite_upsert
 
@@ -151,9 +152,25 @@ class Database:
     def insert_new(
         self, connection: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
     ) -> set[Any]:
-        """Insert the rows whose ``key`` is not in the table yet; returns their keys. Exact
-        under concurrency: of two transactions inserting one key, only one gets it back."""
-        return set(self.insert_returning(connection, table, rows, conflict=key, returning=key))
+        """Insert the rows whose ``key`` is not in the table yet (of rows sharing a key, the
+        first); returns their keys. Exact under concurrency: of two transactions inserting one
+        key, only one gets it back."""
+        if self.dialect != "sqlite":
+            return set(self.insert_returning(connection, table, rows, conflict=key, returning=key))
+        # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): no row appears between
+        # this look and the insert, which then goes in as one executemany (with RETURNING,
+        # sqlite3 needs a statement per row).
+        column = table.c[key]
+        taken: set[Any] = set()
+        for chunk in chunked(list(dict.fromkeys(row[key] for row in rows)), SQL_BATCH):
+            taken.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+        new: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            if row[key] not in taken and row[key] not in new:
+                new[row[key]] = row
+        if new:
+            self.insert(connection, table, list(new.values()))
+        return set(new)
 
     def insert_returning(
         self,

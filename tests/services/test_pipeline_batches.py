@@ -244,3 +244,79 @@ def test_pipeline_classify_in_worker_processes_labels_as_one_process_does(
         json.dumps(e.to_dict(), sort_keys=True) for e in alone
     ]
     assert pooled_failed == alone_failed == {}
+
+
+def test_pipeline_run_once_with_workers_classifies_a_batch_while_storing_the_one_before(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from nlp.workers import close_shared_pools
+
+    monkeypatch.delenv("EARSHOT_DATABASE_URL", raising=False)
+    real_store = pipeline._store
+    results = {}
+    staged_when_storing: list[list[str]] = []
+
+    def spy(config: Config, batch_id: str, items: Any = None) -> Any:
+        staging = open_store(config).staging
+        run_id = staging.batch(batch_id).run_id
+        staged_when_storing.append([b.batch_id for b in staging.run_batches(run_id)])
+        return real_store(config, batch_id, items)
+
+    monkeypatch.setattr(pipeline, "_store", spy)
+    try:
+        for workers in (1, 2):
+            monkeypatch.setenv("EARSHOT_HOME", str(tmp_path / str(workers) / "home"))
+            # The workers read the configuration file: the fast tier goes in there.
+            path = batch_config(tmp_path / str(workers), 300).path
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data["classifiers"] = {**data["classifiers"], **FAST}
+            data["pipeline"]["workers"] = workers
+            path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+            config = load_config(path)
+            staged_when_storing.clear()
+            summary = pipeline.run_once(config)
+            results[workers] = outcome(config)
+            assert open_store(config).staging.item_count() == 0
+    finally:
+        close_shared_pools()
+    # Several batches of more than one chunk each, so the workers had work ahead.
+    assert summary["sources"]["x_samples"]["batches"] > 1
+    assert summary["sources"]["x_samples"]["fetched"] > 300
+    # When the first batch was stored, the next one was collected already (and handed to the
+    # workers); the results are those of one process classifying batch after batch.
+    assert len(staged_when_storing[0]) == 2
+    assert results[2] == results[1]
+
+
+def test_pipeline_a_run_that_fails_storing_a_batch_leaves_the_next_run_to_finish(
+    home: Path, monkeypatch
+) -> None:
+    from core.errors import StoreError
+
+    config = batch_config(home, TINY)
+    store = open_store(config)
+    real_store = pipeline._store
+    calls = 0
+
+    def failing(config: Config, batch_id: str, items: Any = None) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise StoreError("disk full")
+        return real_store(config, batch_id, items)
+
+    monkeypatch.setattr(pipeline, "_store", failing)
+    try:
+        pipeline.run_once(config)
+    except StoreError:
+        pass
+    else:
+        raise AssertionError("the failing store step did not stop the run")
+    assert 0 < store.posts.count() < len(sample_labels())
+
+    monkeypatch.setattr(pipeline, "_store", real_store)
+    summary = pipeline.run_once(config)
+    assert summary["recovered"]["batches_abandoned"] == 2  # the failed one and the one ahead
+    assert store.posts.count() == len(sample_labels())
+    assert sum(n for _, n in store.queues.counts().items()) == len(sample_labels())
+    assert store.staging.item_count() == 0
