@@ -16,7 +16,7 @@ from core.care import OPEN_STATUSES, SYSTEM, Agent, Case, CaseEvent, Profile, ha
 from core.errors import ConflictError, NotFoundError
 from core.timeutil import now
 from storage.sql import schema
-from storage.sql.database import Database
+from storage.sql.database import Database, existing
 
 _CASES = schema.cases
 _MEMBERS = schema.case_posts
@@ -163,15 +163,8 @@ class SqlCases:
         and the insert, which then needs no savepoint (one held over thousands of inserts
         cost SQLite more than the inserts: about 9 of 13 s at 100,000 posts)."""
         keys = [open_key(c.conversation_key, c.customer_key) if c.is_open else None for c in cases]
-        taken_ids: set[str] = set()
-        taken_keys: set[str] = set()
-        for chunk in chunked(list(dict.fromkeys(c.id for c in cases)), SQL_BATCH):
-            taken_ids.update(
-                conn.execute(select(_CASES.c.id).where(_CASES.c.id.in_(chunk))).scalars()
-            )
-        for chunk in chunked(list({k for k in keys if k is not None}), SQL_BATCH):
-            stmt = select(_CASES.c.open_key).where(_CASES.c.open_key.in_(chunk))
-            taken_keys.update(conn.execute(stmt).scalars())
+        taken_ids = existing(conn, _CASES.c.id, [c.id for c in cases])
+        taken_keys = existing(conn, _CASES.c.open_key, [k for k in keys if k is not None])
         refused = []
         for case, key in zip(cases, keys, strict=True):
             if case.id in taken_ids or (key is not None and key in taken_keys):
@@ -183,15 +176,15 @@ class SqlCases:
         return refused
 
     def _clashing(self, conn: Connection, case: Case) -> Case:
-        existing = self._get(conn, case.id) or self._open(
+        found = self._get(conn, case.id) or self._open(
             conn, case.conversation_key, case.customer_key
         )
-        if existing is None:  # only a case of the same call can have held its place
+        if found is None:  # only a case of the same call can have held its place
             raise ConflictError(
                 f"case {case.id} (conversation {case.conversation_key}, customer"
                 f" {case.customer_key}) clashes with another case opened in the same call"
             )
-        return existing
+        return found
 
     def get(self, case_id: str) -> Case | None:
         with self._db.begin() as conn:

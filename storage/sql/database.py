@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
 from core.errors import StoreError
-from core.sqlbulk import driver_columns, quote, sqlite_insert, sqlite_upsert
+from core.sqlbulk import driver_columns, sqlite_insert, sqlite_upsert
 
 SUPPORTED = ("sqlite", "postgresql")
 
@@ -160,10 +160,7 @@ class Database:
         # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): no row appears between
         # this look and the insert, which then goes in as one executemany (with RETURNING,
         # sqlite3 needs a statement per row).
-        column = table.c[key]
-        taken: set[Any] = set()
-        for chunk in chunked(list(dict.fromkeys(row[key] for row in rows)), SQL_BATCH):
-            taken.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+        taken = existing(connection, table.c[key], [row[key] for row in rows])
         new: dict[Any, dict[str, Any]] = {}
         for row in rows:
             if row[key] not in taken and row[key] not in new:
@@ -181,26 +178,16 @@ class Database:
         conflict: str | None,
         returning: str,
     ) -> list[Any]:
-        """Insert ``rows``, skipping each that clashes on ``conflict`` (None: on any unique
-        key); returns the ``returning`` values of those inserted."""
+        """PostgreSQL: insert ``rows``, skipping each that clashes on ``conflict`` (None: on any
+        unique key); returns the ``returning`` values of those inserted. SQLite has no bulk
+        ``RETURNING`` (sqlite3 would need a statement per row): its callers look the clashes up
+        first, under the write lock their transaction holds (:meth:`insert_new`,
+        ``SqlCases.open_many``)."""
+        if self.dialect != "postgresql":
+            raise NotImplementedError(f"insert_returning is for PostgreSQL, not {self.dialect}")
         if not rows:
             return []
-        if self.dialect == "postgresql":
-            return unnest_insert(connection, table, rows, conflict=conflict, returning=returning)
-        target = f" ({quote(conflict)})" if conflict else ""
-        sql, params = sqlite_insert(
-            connection, table, rows, f" ON CONFLICT{target} DO NOTHING RETURNING {quote(returning)}"
-        )
-        # sqlite3's executemany keeps no rows: one call per row, on the driver's cursor (its
-        # statement cache compiles the SQL once).
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            found = [cursor.execute(sql, values).fetchone() for values in params]
-        except connection.dialect.loaded_dbapi.Error as e:  # as SQLAlchemy would raise it
-            raise DBAPIError.instance(sql, None, e, connection.dialect.loaded_dbapi.Error) from e
-        finally:
-            cursor.close()
-        return [row[0] for row in found if row is not None]
+        return unnest_insert(connection, table, rows, conflict=conflict, returning=returning)
 
     def insert(self, connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """Insert ``rows`` (a key clash is an error)."""
@@ -210,6 +197,14 @@ class Database:
             connection.exec_driver_sql(*sqlite_insert(connection, table, rows, ""))
         else:
             connection.execute(table.insert(), list(rows))
+
+
+def existing(connection: Connection, column: Any, values: Sequence[Any]) -> set[Any]:
+    """Which of ``values`` are present in ``column``."""
+    found: set[Any] = set()
+    for chunk in chunked(list(dict.fromkeys(values)), SQL_BATCH):
+        found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
 
 
 def unnest_insert(

@@ -11,8 +11,7 @@ from core.models import DeadLetter
 from core.redaction import redact_pii, redact_pii_in_bytes
 from core.timeutil import now
 from storage.sql import schema
-from storage.sql.database import Database
-from storage.sql.posts import existing
+from storage.sql.database import Database, existing
 
 
 class SqlDeadLetters:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.batching import SQL_BATCH, chunked
@@ -230,14 +229,6 @@ class SqlPosts:
             finally:
                 outer.rollback()
         return refused
-
-
-def existing(conn: Connection, column: Any, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` are present in ``column``."""
-    found: set[str] = set()
-    for chunk in chunked(list(dict.fromkeys(ids)), SQL_BATCH):
-        found.update(r[0] for r in conn.execute(select(column).where(column.in_(chunk))))
-    return found
 
 
 def queue_columns() -> list[Any]:

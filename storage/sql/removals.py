@@ -11,9 +11,8 @@ from core.batching import SQL_BATCH, chunked
 from core.timeutil import now
 from storage.sql import schema
 from storage.sql.cases import SqlCases
-from storage.sql.database import Database
+from storage.sql.database import Database, existing
 from storage.sql.outbox import SqlOutbox
-from storage.sql.posts import existing
 
 _EVERYWHERE = (
     schema.posts.c.id,

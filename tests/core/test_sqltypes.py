@@ -34,7 +34,9 @@ def test_utc_datetime_sqlite_text_is_sqlalchemys_datetime_text() -> None:
 
 def test_utc_datetime_reads_back_as_aware_utc_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'times.db'}")
-    table = Table("t", MetaData(), Column("n", Integer, primary_key=True), Column("at", UTCDateTime))
+    table = Table(
+        "t", MetaData(), Column("n", Integer, primary_key=True), Column("at", UTCDateTime)
+    )
     table.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(table.insert(), [{"n": i, "at": t} for i, t in enumerate([*TIMES, None])])
