@@ -51,7 +51,13 @@ def run_encoders(n: int) -> dict[str, float]:
     import numpy as np
 
     from core.config import load_config
-    from nlp.encoders import ONNX_MODEL_DIR, Encoder, MiniLMEncoder, OnnxMiniLMEncoder
+    from nlp.encoders import (
+        ONNX_MODEL_DIR,
+        TUNED_MODEL_DIR,
+        Encoder,
+        MiniLMEncoder,
+        OnnxMiniLMEncoder,
+    )
     from nlp.samples import sample_examples
 
     warnings.simplefilter("ignore")
@@ -59,8 +65,8 @@ def run_encoders(n: int) -> dict[str, float]:
     texts = [text for text, _ in sample_examples(config.base_dir / "samples")]
     texts = [f"{texts[i % len(texts)]} #{i}" for i in range(n)]
     runtimes: dict[str, Encoder] = {
-        "pytorch float32": MiniLMEncoder(int8=False),
-        "pytorch int8": MiniLMEncoder(int8=True),
+        "pytorch float32": MiniLMEncoder(path=config.models_dir / TUNED_MODEL_DIR, int8=False),
+        "pytorch int8": MiniLMEncoder(path=config.models_dir / TUNED_MODEL_DIR, int8=True),
         "onnx runtime int8": OnnxMiniLMEncoder(path=config.models_dir / ONNX_MODEL_DIR),
     }
     out: dict[str, float] = {}

@@ -32,8 +32,13 @@ STATIC_MODEL_DIR = "m2v-all-MiniLM-L6-v2"
 """The static model's folder inside the models folder."""
 ONNX_MODEL_DIR = "minilm-onnx"
 """The exported transformer's folder inside the models folder."""
-ONNX_ENCODER = "minilm-onnx-int8pc.v1"
-"""What the ``minilm`` tier's heads are trained on: recorded in each head, checked at load."""
+TUNED_MODEL_DIR = "minilm-tuned"
+"""The tuned transformer's folder inside the models folder (:mod:`nlp.finetune`), which the
+ONNX export is made from."""
+ONNX_ENCODER = "minilm-setfit-onnx-int8pc.v1"
+"""What the ``minilm`` tier's heads are trained on: recorded in each head, checked at load. The
+weights are all-MiniLM-L6-v2 tuned on the team's sentiment examples (:mod:`nlp.finetune`);
+``minilm-onnx-int8pc.v1`` was the packaged weights as they are."""
 HIDDEN = 384
 ENCODER_IDS = {"minilm": ONNX_ENCODER, "m2v": "m2v-pca256.v1"}
 """What each tier's heads are trained on; a ``minilm`` head trained on another encoder (the
@@ -64,7 +69,8 @@ def _by_length(texts: Sequence[str], size: int) -> Iterator[list[int]]:
 
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 through transformers: mean pooling over tokens, L2-normalized (what
-    sentence-transformers does for this model).
+    sentence-transformers does for this model). ``path``: a folder of weights, by default the
+    packaged ones (the tier's tuned weights are ``<models>/minilm-tuned``).
 
     By default the linear layers run as int8 (PyTorch dynamic quantization): about 3x faster
     than float32 on CPUs with VNNI, no slower without. Heads must be trained on the same
@@ -73,7 +79,15 @@ class MiniLMEncoder:
 
     name = "minilm"
 
-    def __init__(self, *, batch_size: int = 64, max_length: int = 128, int8: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path | None = None,
+        batch_size: int = 64,
+        max_length: int = 128,
+        int8: bool = True,
+    ) -> None:
+        self.path = path
         self.batch_size = batch_size
         self.max_length = max_length
         self.int8 = int8
@@ -91,7 +105,7 @@ class MiniLMEncoder:
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
         torch.set_num_threads(torch_threads())
-        path = minilm_path()
+        path = self.path or minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         if self.int8:
@@ -265,11 +279,12 @@ def _pooled(model: Any) -> Any:
     return Pooled().eval()
 
 
-def export_onnx(target: Path) -> Path:
-    """Export the packaged all-MiniLM-L6-v2 to ``target/model.onnx`` (offline, about 15 s):
-    traced by PyTorch with eager attention so that ONNX Runtime's transformer optimizer can
-    fuse attention, layer norms and GELU, then the linear layers quantized to int8 per
-    channel. Writes ``export.json`` with the versions that made it."""
+def export_onnx(target: Path, *, source: Path | None = None, tuned: str | None = None) -> Path:
+    """Export all-MiniLM-L6-v2 (the weights in ``source``, by default the packaged ones) to
+    ``target/model.onnx`` (offline, about 15 s): traced by PyTorch with eager attention so that
+    ONNX Runtime's transformer optimizer can fuse attention, layer norms and GELU, then the
+    linear layers quantized to int8 per channel. Writes ``export.json`` with the versions that
+    made it and ``tuned``, the digest of the tuning the weights came from."""
     import json
     import tempfile
 
@@ -283,7 +298,7 @@ def export_onnx(target: Path) -> Path:
 
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
-    path = minilm_path()
+    path = source or minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")
     sample = tokenizer(
@@ -324,6 +339,7 @@ def export_onnx(target: Path) -> Path:
     info = {
         "encoder": ONNX_ENCODER,
         "source": str(path),
+        "tuned": tuned,
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
         "fused": fusions,
@@ -332,13 +348,16 @@ def export_onnx(target: Path) -> Path:
     return target
 
 
-def onnx_export_current(folder: Path) -> bool:
-    """Whether ``folder`` holds an export of this version's ONNX encoder."""
+def onnx_export_current(folder: Path, tuned: str | None = None) -> bool:
+    """Whether ``folder`` holds an export of this version's ONNX encoder (and, if ``tuned`` is
+    given, of the weights that tuning made)."""
     import json
 
     try:
         info = json.loads((folder / "export.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return False
+    if tuned is not None and info.get("tuned") != tuned:
         return False
     return bool(info.get("encoder") == ONNX_ENCODER and (folder / "model.onnx").is_file())
 

@@ -1,5 +1,5 @@
 """The MiniLM tier's encoder: the ONNX Runtime export against the PyTorch float32 model it was
-exported from, and heads refused when trained on another encoder."""
+exported from (the tuned weights), and heads refused when trained on another encoder."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from core.errors import ModelMissingError
 from nlp.encoders import (
     ENCODER_IDS,
     ONNX_MODEL_DIR,
+    TUNED_MODEL_DIR,
     MiniLMEncoder,
     encoder_for,
     onnx_export_current,
@@ -39,7 +40,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def reference() -> np.ndarray:
-    return MiniLMEncoder(int8=False).encode(TEXTS)
+    return MiniLMEncoder(path=MODELS / TUNED_MODEL_DIR, int8=False).encode(TEXTS)
 
 
 def test_onnx_encoder_follows_pytorch_float32_text_by_text(reference: np.ndarray) -> None:
@@ -55,7 +56,8 @@ def test_onnx_encoder_follows_pytorch_float32_text_by_text(reference: np.ndarray
 
 def test_onnx_encoder_beats_pytorch_int8_on_fidelity(reference: np.ndarray) -> None:
     onnx = (encoder_for("minilm", MODELS).encode(TEXTS) * reference).sum(1)
-    torch_int8 = (MiniLMEncoder(int8=True).encode(TEXTS) * reference).sum(1)
+    torch_int8 = MiniLMEncoder(path=MODELS / TUNED_MODEL_DIR, int8=True).encode(TEXTS)
+    torch_int8 = (torch_int8 * reference).sum(1)
     assert onnx.mean() > torch_int8.mean()
 
 
@@ -63,6 +65,8 @@ def test_onnx_export_current_reads_the_export_record(tmp_path: Path) -> None:
     assert onnx_export_current(MODELS / ONNX_MODEL_DIR)
     info = json.loads((MODELS / ONNX_MODEL_DIR / "export.json").read_text(encoding="utf-8"))
     assert info["encoder"] == ENCODER_IDS["minilm"] and info["fused"]["Attention"] == 6
+    assert onnx_export_current(MODELS / ONNX_MODEL_DIR, tuned=info["tuned"])
+    assert not onnx_export_current(MODELS / ONNX_MODEL_DIR, tuned="another tuning")
     assert not onnx_export_current(tmp_path)
     (tmp_path / "export.json").write_text(json.dumps({**info, "encoder": "old"}), "utf-8")
     (tmp_path / "model.onnx").write_bytes(b"")

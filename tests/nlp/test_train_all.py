@@ -11,6 +11,8 @@ import pytest
 from core.config import load_config
 from core.errors import InputError
 from nlp import train_all
+from nlp.encoders import TUNED_MODEL_DIR
+from nlp.finetune import TuningData, tuning_digest
 from nlp.training import Example, Head
 from tests.conftest import ROOT
 
@@ -31,6 +33,18 @@ def test_train_models_trains_on_the_corrections_passed_in(
         return Head(task, tier, ["a", "b"], np.zeros((2, 1)), np.zeros(2), 1.0, meta)
 
     monkeypatch.setattr(train_all, "train_head", fake_train_head)
+    steps: list[tuple[str, Path, str | None]] = []
+
+    def fake_tune(target: Path, data: TuningData, **_: object) -> Path:
+        steps.append(("tune", target, tuning_digest(data)))
+        return target
+
+    def fake_export(target: Path, *, source: Path, tuned: str) -> Path:
+        steps.append(("export", source, tuned))
+        return target
+
+    monkeypatch.setattr(train_all, "tune_minilm", fake_tune)
+    monkeypatch.setattr(train_all, "export_onnx", fake_export)
     messages: list[str] = []
     written = train_all.train_models(
         config,
@@ -48,6 +62,10 @@ def test_train_models_trains_on_the_corrections_passed_in(
     ]
     assert all(path.parent == tmp_path / "models" for path in written)
     assert any("(1 corrections, 0 of your labelled posts)" in message for message in messages)
+    # the encoder is tuned on the team's data (not the corrections), then exported from that
+    tuned = tmp_path / "models" / TUNED_MODEL_DIR
+    assert [step[:2] for step in steps] == [("tune", tuned), ("export", tuned)]
+    assert steps[0][2] == steps[1][2]
 
 
 def test_train_models_rejects_an_unknown_tier(config_path: Path) -> None:
