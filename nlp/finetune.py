@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import random
 import shutil
@@ -31,10 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
-from nlp.encoders import minilm_path
+from nlp.encoders import mean_pooled, minilm_path, quiet_transformers
 from nlp.training import Example, held_out, training_set
-
-log = logging.getLogger(__name__)
 
 TUNING = "setfit-sentiment-keep-intent.v1"
 """The tuning method's version: recorded in ``tune.json`` and in the ONNX export."""
@@ -108,10 +105,8 @@ def tune_minilm(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
+    quiet_transformers()
     written = [e for e in data.sentiment if e.origin.startswith("written")]
     rest = [e for e in data.sentiment if not e.origin.startswith("written")]
     size = tuning.batch_size
@@ -140,10 +135,7 @@ def tune_minilm(
                 max_length=tuning.max_length,
                 return_tensors="pt",
             )
-            hidden = encoder(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=1)
+            return mean_pooled(encoder(**batch).last_hidden_state, batch["attention_mask"])
 
         model.train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=tuning.learning_rate)
