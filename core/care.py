@@ -95,6 +95,18 @@ class Case:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def is_overdue(self, at: datetime) -> bool:
+        """What the SLA check acts on: open, unanswered and due before ``at`` (not flagged
+        yet), or flagged and not notified yet."""
+        if self.breached_at is not None:
+            return self.breach_notified_at is None
+        return (
+            self.is_open
+            and self.first_response_at is None
+            and self.sla_due is not None
+            and self.sla_due < at
+        )
+
 
 @dataclass(frozen=True)
 class CaseEvent:

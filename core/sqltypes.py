@@ -29,12 +29,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return _sqlite_text
 
 
+_LAST: tuple[datetime | None, str | None] = (None, None)
+"""The last value :func:`_sqlite_text` formatted, and its text: a batch's rows share their
+``now()`` (updated, decided, event times), one object bound over and over."""
+
+
 def _sqlite_text(value: datetime | None) -> str | None:
     """What :meth:`UTCDateTime.process_bind_param` and SQLite's ``DATETIME`` make of a value
     (``2026-11-02 09:30:00.000000``, naive UTC), in one C call instead of SQLAlchemy's
     formatting in Python: a backfill binds millions of times."""
+    global _LAST
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    last = _LAST  # one read: another thread may replace the pair, never half of it
+    if last[0] is value:
+        return last[1]
+    if value.tzinfo is UTC:  # most values: drop the "+00:00" instead of converting
+        text = value.isoformat(" ", "microseconds")[:-6]
+    elif value.tzinfo is not None:
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    else:
+        text = value.isoformat(" ", "microseconds")
+    _LAST = (value, text)
+    return text

@@ -49,8 +49,10 @@ def torch_threads() -> int:
 _STATE: dict[str, Any] = {}
 
 
-def _start(config_path: str) -> None:
+def _start(config_path: str, nice: int = 0) -> None:
     os.environ[TORCH_THREADS_ENV] = "1"
+    if nice:
+        os.nice(nice)
     from core.config import load_config
     from nlp.pipeline import shared_pipeline
 
@@ -68,14 +70,17 @@ class WorkerPool:
     ``map(work, items)`` runs ``work(pipeline, item)`` in the workers (``work`` must be a
     module-level function) and yields the results in the order of ``items``. The processes
     start on the first ``map`` and stay until :meth:`close` (or the end of a ``with`` block),
-    so a run that classifies batch after batch loads the models once per worker.
+    so a run that classifies batch after batch loads the models once per worker. ``nice``
+    lowers the workers' CPU priority (``os.nice``): for a caller whose own work, beside
+    theirs, is what everything waits for.
     """
 
-    def __init__(self, config_path: Path, workers: int) -> None:
+    def __init__(self, config_path: Path, workers: int, *, nice: int = 0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be 1 or more, got {workers}")
         self.config_path = Path(config_path)
         self.workers = workers
+        self.nice = nice
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> WorkerPool:
@@ -121,7 +126,7 @@ class WorkerPool:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(str(self.config_path),),
+                initargs=(str(self.config_path), self.nice),
             )
         return self._pool
 
@@ -157,18 +162,23 @@ class Ahead(Iterator[R]):
             self._futures.popleft().cancel()
 
 
-_SHARED: dict[tuple[str, int], WorkerPool] = {}
+_SHARED: dict[tuple[str, int, int], WorkerPool] = {}
 
 
-def shared_pool(config_path: Path, workers: int) -> WorkerPool:
-    """One pool per configuration and size for the whole process (closed at exit), so that
-    the batches of a run, or of a backfill, reuse the same loaded workers."""
-    key = (str(Path(config_path).resolve()), workers)
+def shared_pool(config_path: Path, workers: int, *, nice: int = 0) -> WorkerPool:
+    """One pool per configuration, size and niceness for the whole process (closed at exit),
+    so that the batches of a run, or of a backfill, reuse the same loaded workers."""
+    key = (str(Path(config_path).resolve()), workers, nice)
     if key not in _SHARED:
         if not _SHARED:
             atexit.register(close_shared_pools)
-        _SHARED[key] = WorkerPool(Path(config_path), workers)
+        _SHARED[key] = WorkerPool(Path(config_path), workers, nice=nice)
     return _SHARED[key]
+
+
+def shared_pools() -> dict[tuple[str, int, int], WorkerPool]:
+    """The shared pools by (configuration path, workers, niceness)."""
+    return dict(_SHARED)
 
 
 def close_shared_pools() -> None:

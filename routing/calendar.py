@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -40,6 +40,11 @@ class BusinessHours:
     wall-clock time."""
     holidays: frozenset[date] = frozenset()
     """Local dates on which the calendar is closed all day."""
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """:meth:`intervals` of the dates asked already (routing asks for the same few days for
+    every post of a batch)."""
 
     def __post_init__(self) -> None:
         where = f"calendar {self.name!r}"
@@ -100,10 +105,15 @@ class BusinessHours:
     def intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The open intervals of one local date, as UTC instants (none on a holiday). An
         interval that vanishes in a clock change is left out."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = tuple(self._intervals(day))
+        return list(known)
+
+    def _intervals(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         if day in self.holidays:
-            return []
+            return
         zone = ZoneInfo(self.timezone)
-        out: list[tuple[datetime, datetime]] = []
         for opens, closes in self.weekly[day.weekday()]:
             start = _instant(day, opens, zone)
             end = (
@@ -112,8 +122,7 @@ class BusinessHours:
                 else _instant(day, closes, zone)
             )
             if end > start:
-                out.append((start, end))
-        return out
+                yield start, end
 
     def _date(self, at: datetime) -> date:
         """The local date of an instant."""

@@ -531,15 +531,15 @@ def _has_words(post: Post) -> bool:
 
 
 def _matches(when: Conditions, post: Post, enrichment: Enrichment, tier: str) -> bool:
-    checks = (
-        when.intent is None or enrichment.intent.label in when.intent,
-        when.sentiment is None or enrichment.sentiment.label in when.sentiment,
-        when.private is None or enrichment.private.move_private == when.private,
-        when.spam is None or enrichment.is_spam == when.spam,
-        when.language is None or enrichment.language.label in when.language,
-        when.author_tier is None or tier in when.author_tier,
-        when.min_followers is None or post.author.followers >= when.min_followers,
-        when.source is None or post.source in when.source,
-        when.keywords is None or bool(when.keywords.search(post.text)),
+    # Stops at the first condition that fails: most rules fail on the first they test.
+    return (
+        (when.intent is None or enrichment.intent.label in when.intent)
+        and (when.sentiment is None or enrichment.sentiment.label in when.sentiment)
+        and (when.private is None or enrichment.private.move_private == when.private)
+        and (when.spam is None or enrichment.is_spam == when.spam)
+        and (when.language is None or enrichment.language.label in when.language)
+        and (when.author_tier is None or tier in when.author_tier)
+        and (when.min_followers is None or post.author.followers >= when.min_followers)
+        and (when.source is None or post.source in when.source)
+        and (when.keywords is None or bool(when.keywords.search(post.text)))
     )
-    return all(checks)

@@ -744,14 +744,15 @@ def check_sla(
     """Flag open unanswered cases past their due time (once each): a flag on the case, an
     event in its trail, a WARNING log line (per case for the first :data:`SLA_LOG_LINES`), a
     metric, and the queue's webhook if it has one (Slack-compatible JSON; a failed call is
-    retried on the next check). Then refresh the waiting part of every open case's priority.
+    retried on the next check). Refresh the waiting part of every open case's priority.
     Returns counts.
 
-    The ids of the cases to check are read first (one sorted read: about 6 MB for 100,000
-    cases), then the cases are read and written :data:`SLA_PAGE` at a time, so a backlog of
-    any size fits in memory: each page's flags and events in one transaction, then its
-    webhooks (no lock is held while one answers slowly), then the cases whose webhook answered
-    are marked notified together; the waiting priorities likewise, page by page."""
+    The ids of the cases to check (overdue ones, and those waiting for an agent) are read
+    first (one sorted read: about 6 MB for 100,000 cases), then the cases are read once and
+    written :data:`SLA_PAGE` at a time, so a backlog of any size fits in memory: each page's
+    flags, events and priorities in one transaction, then its webhooks (no lock is held while
+    one answers slowly), then the cases whose webhook answered are marked notified
+    together."""
     at = at or now()
     store = open_store(config)
     routing = router(config)
@@ -759,8 +760,12 @@ def check_sla(
     done = {"breached": 0, "notified": 0, "webhook_failures": 0, "reprioritised": 0}
     shown: list[Case] = []  # the breaches logged one by one
     more: Counter[str] = Counter()  # the others, by queue
-    for ids in chunked(store.cases.overdue_ids(at), SLA_PAGE):
-        page = store.cases.overdue(at, ids=ids)  # as they are now
+    waiting = ("new", "claimed")
+    overdue = set(store.cases.overdue_ids(at))
+    for ids in chunked(sorted(overdue.union(store.cases.ids(statuses=waiting))), SLA_PAGE):
+        found = store.cases.get_many(ids)  # as they are now
+        page = [found[i] for i in ids if i in overdue and i in found and found[i].is_overdue(at)]
+        priorities = _waiting_priorities([c for c in found.values() if c.status in waiting], at)
         with store.transaction() as tx:
             flagged = tx.cases.set_fields_many(
                 [c.id for c in page if c.breached_at is None],
@@ -782,6 +787,8 @@ def check_sla(
             tx.cases.set_fields_many(
                 [c.id for c in unnotified if c.queue not in hooks], {"breach_notified_at": at}
             )
+            tx.cases.set_fields_each(priorities)
+        done["reprioritised"] += len(priorities)
         room = SLA_LOG_LINES - len(shown)
         shown.extend(breached[:room])
         more.update(c.queue for c in breached[room:])
@@ -794,13 +801,6 @@ def check_sla(
         done["notified"] += len(notified)
         done["webhook_failures"] += failures
     _log_breaches(shown, more, at)
-    waiting = ("new", "claimed")
-    for ids in chunked(store.cases.ids(statuses=waiting), SLA_PAGE):
-        page = [c for c in store.cases.get_many(ids).values() if c.status in waiting]
-        priorities = _waiting_priorities(page, at)
-        with store.transaction() as tx:
-            tx.cases.set_fields_each(priorities)
-        done["reprioritised"] += len(priorities)
     return done
 
 

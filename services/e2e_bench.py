@@ -153,6 +153,9 @@ def run_once(folder: Path, tier: str, database_url: str | None) -> dict[str, Any
             "            if line.startswith('VmHWM:'): return int(line.split()[1])/1024\n"
             "    except OSError: pass\n"
             "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024\n"
+            "def cpu(who):\n"
+            "    usage = resource.getrusage(who)\n"
+            "    return usage.ru_utime + usage.ru_stime\n"
             "from core.config import load_config\n"
             "from services import pipeline\n"
             "t=time.perf_counter()\n"
@@ -162,6 +165,7 @@ def run_once(folder: Path, tier: str, database_url: str | None) -> dict[str, Any
             "print(json.dumps({'seconds':time.perf_counter()-t,'new':s['new_posts'],"
             "'steps':s.get('seconds',{}),"
             "'peak_mb':hwm(),"
+            "'cpu':cpu(resource.RUSAGE_SELF),'worker_cpu':cpu(resource.RUSAGE_CHILDREN),"
             "'worker_peak_mb':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))\n"
         )
         out = subprocess.run(
@@ -236,6 +240,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         if steps:
             print("    steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+        if "cpu" in result:
+            print(
+                f"    CPU time: main process {float(result['cpu']):.1f} s,"
+                f" classification workers {float(result['worker_cpu']):.1f} s"
+            )
         print(
             f"    VADER alone {refs['vader']:,.0f} posts/s ({refs['vader'] / rate:.1f} x);"
             f" parse + SQLite insert {refs['parse_insert']:,.0f} posts/s"

@@ -42,6 +42,7 @@ from core.errors import (
     ConfigError,
     ConflictError,
     ModelMissingError,
+    SearchError,
     StoreError,
     UnknownClassifierError,
 )
@@ -58,6 +59,8 @@ Progress = Callable[[str], None]
 STALE_AFTER = timedelta(minutes=30)
 """A run that has shown no sign of life for this long (no step started or finished, no chunk
 classified) is taken for dead, and a later run finishes its batches."""
+HEARTBEAT_EVERY = 10.0
+"""Seconds between a run's signs of life while it waits for classification workers."""
 RUN_HISTORY = timedelta(days=30)
 """Finished runs (and their batches' counts) are kept this long for reports."""
 MAX_BATCH_ID = 64
@@ -234,7 +237,10 @@ def _collect(
     follows: str | None = None,
     since: datetime | None = None,
     cursor_key: str | None = None,
+    stage_posts: bool = True,
 ) -> tuple[dict[str, Any], Sequence[Post]]:
+    """:func:`collect`, and the posts. ``stage_posts=False`` (:func:`process`, which hands
+    the posts on in memory) stages the batch without a copy of its posts."""
     from listeners import build_listener
 
     store = open_store(config)
@@ -262,7 +268,7 @@ def _collect(
         batch_id=batch_id,
         run_id=run_id,
         source=source_name,
-        posts=fetch.posts,
+        posts=fetch.posts if stage_posts else (),
         pending_cursor=pending,
         counts=counts,
         cursor_key=cursor_key,
@@ -387,8 +393,13 @@ class _Classifying:
         store = open_store(self.config)
         batch, posts = self.batch, self.posts
 
+        beat = time.monotonic()
+
         def done(n: int) -> None:
-            store.staging.touch_run(batch.run_id)
+            nonlocal beat
+            if time.monotonic() - beat >= HEARTBEAT_EVERY:  # a write per chunk cost more
+                store.staging.touch_run(batch.run_id)
+                beat = time.monotonic()
             if progress and len(posts) > CLASSIFY_BATCH:
                 progress(f"classified {n}/{len(posts)} posts of {batch.batch_id}")
 
@@ -431,6 +442,13 @@ class _Skipped:
         return {"batch_id": batch.batch_id, "classified": 0, "stage": batch.stage}, []
 
 
+WORKER_NICE = 10
+"""How much lower the classification workers' CPU priority is than this process's. In
+:func:`process` this process stores, routes and indexes one batch while they classify the
+next, and the run waits for this process: at the same priority, three busy processes shared
+two cores and this one got about two thirds of one. Lower, the workers use what it leaves.
+(In the DAG's classify task this process only waits for them; there the niceness only yields
+to other work on the machine.)"""
 PARALLEL_FROM = 2000
 """Batches larger than this are classified by a worker process per core (``pipeline.workers``
 ``auto``): the classifiers other than the transformer are Python on one core."""
@@ -458,7 +476,7 @@ def _start_classifying(
     if multiprocessing.current_process().daemon:
         workers = 1  # a daemon (a Celery prefork child) may not start processes
     if workers > 1 and len(chunks) > 1:
-        pool = shared_pool(config.path, min(workers, len(chunks)))
+        pool = shared_pool(config.path, min(workers, len(chunks)), nice=WORKER_NICE)
         return pool.submit_all(classify_chunk, chunks)
     from nlp import shared_pipeline
 
@@ -659,18 +677,21 @@ def process(
     """Collect a source's new posts a batch at a time, and classify, store and route each
     batch in this process (``run --once``, ``earshot backfill``), yielding each batch's
     collect result once the batch is routed. Posts and labels go from step to step in memory,
-    while the staged copy of the posts keeps a batch recoverable until it is routed.
-    ``timed(step)`` measures each step.
+    and the batch is staged without a copy of its posts: a run that dies before storing a
+    batch abandons it (the cursor did not move, its posts are collected again), and one that
+    dies after storing it leaves stored posts without queue items, which the next run routes
+    (:func:`recover`). Each routed batch is then sent to the search index
+    (:class:`_BatchIndexer`). ``timed(step)`` measures each step.
 
     With classification workers, a batch is collected and handed to them before the batch
     ahead of it is stored and routed: this process and the workers then share the cores
-    instead of taking turns (100,000 posts on two cores: about 16 % less time; this process's
-    steps are then the bottleneck). The source's cursor still moves one stored batch at a
-    time, in order."""
+    instead of taking turns, the workers at a lower priority (:data:`WORKER_NICE`). The
+    source's cursor still moves one stored batch at a time, in order."""
     clock = timed or (lambda step: nullcontext())
     ahead: list[tuple[dict[str, Any], Sequence[Post], _Classifying | _Skipped]] = []
     part = 0
     more = True
+    indexer = _BatchIndexer(config, clock)
     try:
         while more:
             part += 1
@@ -683,15 +704,16 @@ def process(
                     follows=ahead[-1][0]["batch_id"] if ahead else None,
                     since=since,
                     cursor_key=cursor_key,
+                    stage_posts=False,
                 )
             with clock("classify"):
                 ahead.append((batch, posts, _Classifying.start(config, batch["batch_id"], posts)))
             if len(ahead) > 1:
-                yield _store_and_route(config, *ahead[0], progress, clock)
+                yield _store_and_route(config, *ahead[0], progress, clock, indexer)
                 ahead.pop(0)
             more = bool(batch["more"])
         if ahead:
-            yield _store_and_route(config, *ahead[0], progress, clock)
+            yield _store_and_route(config, *ahead[0], progress, clock, indexer)
             ahead.pop(0)
     finally:
         for _, _, classifying in ahead:  # given up on: an error, or the caller stopped
@@ -705,6 +727,7 @@ def _store_and_route(
     classifying: _Classifying | _Skipped,
     progress: Progress | None,
     clock: Callable[[str], AbstractContextManager[None]],
+    indexer: _BatchIndexer,
 ) -> dict[str, Any]:
     batch_id = batch["batch_id"]
     with clock("classify"):
@@ -714,7 +737,36 @@ def _store_and_route(
         _, stored = _store(config, batch_id, [(p, labels[p.id]) for p in posts if p.id in labels])
     with clock("route"):
         route(config, batch_id, items=stored)
+    indexer.drain()
     return batch
+
+
+class _BatchIndexer:
+    """Brings the search index up to date after each routed batch of :func:`process`, while
+    the workers classify the next one (at the end of a run, the index step then has little
+    left: over a backfill, analysts see the posts arrive, and the index's work no longer
+    waits for the last batch with the workers idle). When the index fails, the run goes on
+    without it: its changes wait in the outbox for the run's index step, which reports the
+    error, or for the next run."""
+
+    def __init__(self, config: Config, clock: Callable[[str], AbstractContextManager[None]]):
+        self.config = config
+        self.clock = clock
+        self.failed = False
+
+    def drain(self) -> None:
+        if self.failed:
+            return
+        with self.clock("index"):
+            try:
+                index(self.config)
+            except SearchError as error:
+                self.failed = True
+                log.warning(
+                    "search index unavailable (%s): this run's changes wait in the outbox for"
+                    " its index step",
+                    redact_pii(str(error)),
+                )
 
 
 def _with_stored_labels(store: Store, items: Items) -> Items:

@@ -29,7 +29,8 @@ def open_key(conversation_key: str, customer_key: str) -> str:
 
 
 def _overdue(at: datetime) -> ColumnElement[bool]:
-    """Open, unanswered, unflagged and due before ``at``; or flagged and not notified."""
+    """Open, unanswered, unflagged and due before ``at``; or flagged and not notified
+    (:meth:`Case.is_overdue` in SQL)."""
     return or_(
         and_(
             _CASES.c.status.in_(list(OPEN_STATUSES)),
@@ -39,18 +40,6 @@ def _overdue(at: datetime) -> ColumnElement[bool]:
             _CASES.c.breached_at.is_(None),
         ),
         and_(_CASES.c.breached_at.is_not(None), _CASES.c.breach_notified_at.is_(None)),
-    )
-
-
-def _is_overdue(case: Case, at: datetime) -> bool:
-    """:func:`_overdue` of a case read already."""
-    if case.breached_at is not None:
-        return case.breach_notified_at is None
-    return (
-        case.status in OPEN_STATUSES
-        and case.first_response_at is None
-        and case.sla_due is not None
-        and case.sla_due < at
     )
 
 
@@ -490,7 +479,7 @@ class SqlCases:
             # By primary key, then the test: with both in one query SQLite walks the overdue
             # indexes whole for each page of ids (quadratic over a backfill's breaches).
             found = self.get_many(ids)
-            return [found[i] for i in sorted(found) if _is_overdue(found[i], at)]
+            return [found[i] for i in sorted(found) if found[i].is_overdue(at)]
         stmt = select(_CASES).where(_overdue(at)).order_by(_CASES.c.sla_due)
         with self._db.begin() as conn:
             return [_row_case(r._mapping) for r in conn.execute(stmt)]

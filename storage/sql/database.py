@@ -3,11 +3,13 @@ transaction that every repository call joins."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, Table, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, make_url
@@ -18,6 +20,29 @@ from core.errors import StoreError
 from core.sqlbulk import driver_columns, sqlite_insert, sqlite_upsert
 
 SUPPORTED = ("sqlite", "postgresql")
+_JSON_ENCODER = msgspec.json.Encoder()
+_JSON_DECODER = msgspec.json.Decoder()
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: the value ``json.dumps`` would store, written compact and as
+    UTF-8 text rather than ``\\u`` escapes, about 8 times as fast (a backfill encodes every
+    post's labels, cases and staged copy). What msgspec will not encode (a lone surrogate, a
+    ``None`` key) goes to ``json.dumps``, which stores it or raises as it always did."""
+    try:
+        return _JSON_ENCODER.encode(value).decode("utf-8")
+    except (TypeError, ValueError, msgspec.EncodeError):  # UnicodeError is a ValueError
+        return json.dumps(value)
+
+
+def json_value(text: str | bytes) -> Any:
+    """A JSON column's value (about 3 times as fast as ``json.loads``). What msgspec will not
+    read (``NaN``, a lone surrogate's escape: ``json.dumps`` wrote them into older rows) goes
+    to ``json.loads``."""
+    try:
+        return _JSON_DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def open_engine(url: str) -> Engine:
@@ -42,7 +67,12 @@ def open_engine(url: str) -> Engine:
         # comparing every row with every id (no hashing of a parameter list): 0.5-1 s each
         # at 60,000 cases, where a plan made for the actual values takes milliseconds.
         connect_args["prepare_threshold"] = None
-    engine = create_engine(url, connect_args=connect_args)
+    engine = create_engine(
+        url,
+        connect_args=connect_args,
+        json_serializer=json_text,
+        json_deserializer=json_value,
+    )
     if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

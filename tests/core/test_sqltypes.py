@@ -44,3 +44,21 @@ def test_utc_datetime_reads_back_as_aware_utc_on_sqlite(tmp_path: Path) -> None:
     engine.dispose()
     expected = [t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in TIMES]
     assert read == [*expected, None]
+
+
+def test_utc_datetime_sqlite_text_of_a_repeated_value_is_its_own() -> None:
+    dialect = sqlite.dialect()
+    fast = UTCDateTime().bind_processor(dialect)
+    first = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    twin = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # equal, another object
+    other = datetime(2026, 11, 2, 9, 31, tzinfo=timezone(timedelta(hours=1)))
+    texts = [fast(v) for v in (first, first, twin, other, first, None, first)]
+    assert texts == [
+        "2026-11-02 09:30:00.000000",
+        "2026-11-02 09:30:00.000000",
+        "2026-11-02 09:30:00.000000",
+        "2026-11-02 08:31:00.000000",
+        "2026-11-02 09:30:00.000000",
+        None,
+        "2026-11-02 09:30:00.000000",
+    ]

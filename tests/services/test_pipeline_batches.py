@@ -5,15 +5,20 @@ batches."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from core.config import Config, load_config
 from listeners import build_listener
+from nlp import workers
 from nlp.minhash import near_duplicate_groups
+from search import SearchQuery
 from services import pipeline
 from services.cases import conversation_key
 from services.runtime import open_store
@@ -244,6 +249,18 @@ def test_pipeline_classify_in_worker_processes_labels_as_one_process_does(
         json.dumps(e.to_dict(), sort_keys=True) for e in alone
     ]
     assert pooled_failed == alone_failed == {}
+    # The workers run below this process's priority: its storing and routing come first.
+    (pool,) = [
+        p for key, p in workers.shared_pools().items() if key[0] == str(config.path.resolve())
+    ]
+    assert pool.nice == pipeline.WORKER_NICE > 0
+    expected = min(19, os.nice(0) + pipeline.WORKER_NICE)
+    assert set(pool.map(_niceness, range(4))) == {expected}
+
+
+def _niceness(pipeline: object, item: int) -> int:
+    """In a worker: its CPU niceness."""
+    return os.nice(0)
 
 
 def test_pipeline_run_once_with_workers_classifies_a_batch_while_storing_the_one_before(
@@ -296,22 +313,9 @@ def test_pipeline_a_run_that_fails_storing_a_batch_leaves_the_next_run_to_finish
     config = batch_config(home, TINY)
     store = open_store(config)
     real_store = pipeline._store
-    calls = 0
-
-    def failing(config: Config, batch_id: str, items: Any = None) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise StoreError("disk full")
-        return real_store(config, batch_id, items)
-
-    monkeypatch.setattr(pipeline, "_store", failing)
-    try:
+    monkeypatch.setattr(pipeline, "_store", _failing_second_call(real_store, StoreError("full")))
+    with pytest.raises(StoreError):
         pipeline.run_once(config)
-    except StoreError:
-        pass
-    else:
-        raise AssertionError("the failing store step did not stop the run")
     assert 0 < store.posts.count() < len(sample_labels())
 
     monkeypatch.setattr(pipeline, "_store", real_store)
@@ -320,3 +324,82 @@ def test_pipeline_a_run_that_fails_storing_a_batch_leaves_the_next_run_to_finish
     assert store.posts.count() == len(sample_labels())
     assert sum(n for _, n in store.queues.counts().items()) == len(sample_labels())
     assert store.staging.item_count() == 0
+
+
+def test_pipeline_a_run_that_dies_between_storing_and_routing_leaves_the_next_run_to_route(
+    home: Path, monkeypatch
+) -> None:
+    config = batch_config(home, TINY)
+    store = open_store(config)
+    real_route = pipeline.route
+    monkeypatch.setattr(pipeline, "route", _failing_second_call(real_route, RuntimeError("kill")))
+    with pytest.raises(RuntimeError):
+        pipeline.run_once(config)
+    # The second batch is stored, unrouted, and staged without a copy of its posts.
+    stored = store.posts.count()
+    routed = sum(n for _, n in store.queues.counts().items())
+    assert 0 < routed < stored < len(sample_labels())
+    assert store.staging.item_count() == 0
+
+    monkeypatch.setattr(pipeline, "route", real_route)
+    summary = pipeline.run_once(config)
+    assert summary["recovered"]["batches_routed"] == 1
+    assert summary["recovered"]["routed"] == stored - routed  # from the stored posts
+    assert store.posts.count() == len(sample_labels())
+    assert sum(n for _, n in store.queues.counts().items()) == len(sample_labels())
+    assert store.outbox.pending(limit=10) == []
+
+
+def test_pipeline_process_indexes_each_batch_once_it_is_routed(home: Path) -> None:
+    from services.runtime import open_search
+
+    config = batch_config(home, TINY)
+    store, search = open_store(config), open_search(config)
+    run_id = pipeline.start_run(config)
+    batches = 0
+    for _ in pipeline.process(config, "x_samples", run_id):
+        batches += 1
+        # Nothing waits for the index step: every stored post is searchable already.
+        assert store.outbox.pending(limit=10) == []
+        assert search.count(SearchQuery(limit=1)) == store.posts.count() > 0
+    assert batches > 2
+
+
+def test_pipeline_process_goes_on_when_the_search_index_fails(
+    home: Path, monkeypatch, caplog
+) -> None:
+    from core.errors import SearchError
+
+    config = batch_config(home, TINY)
+    store = open_store(config)
+    calls = 0
+
+    def down(config: Config, progress: Any = None) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        raise SearchError("index down")
+
+    monkeypatch.setattr(pipeline, "index", down)
+    run_id = pipeline.start_run(config)
+    with caplog.at_level("WARNING", logger="services.pipeline"):
+        batches = sum(1 for _ in pipeline.process(config, "x_samples", run_id))
+    assert batches > 2 and calls == 1  # tried after the first batch, not after every one
+    assert "search index unavailable (index down)" in caplog.text
+    assert store.posts.count() > 0
+    assert sum(n for _, n in store.queues.counts().items()) == store.posts.count()
+    assert len(store.outbox.pending(limit=100_000)) >= store.posts.count()  # kept for later
+
+
+def _failing_second_call(step: Callable[..., Any], error: Exception) -> Callable[..., Any]:
+    """``step``, raising ``error`` on its second call instead (a run dying on its second
+    batch)."""
+    calls = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise error
+        return step(*args, **kwargs)
+
+    return failing

@@ -1,8 +1,11 @@
 """PostgreSQL's bulk insert (``unnest_insert``): the same rows as SQLAlchemy's own insert,
-only the new keys returned, in row order."""
+only the new keys returned, in row order. JSON columns: msgspec's text, read back as the
+values ``json`` would give, and rows ``json.dumps`` wrote read as before."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from core.sqltypes import UTCDateTime
-from storage.sql.database import Database, open_engine, unnest_insert
+from storage.sql.database import Database, json_text, json_value, open_engine, unnest_insert
 from tests.conftest import BACKENDS, fresh_database
 
 METADATA = MetaData()
@@ -119,3 +122,48 @@ def test_unnest_insert_returns_only_the_new_keys(engine: Engine) -> None:
         assert database.insert_new(conn, BULK, changed, "id") == {"x:3"}
         assert unnest_insert(conn, BULK, changed, conflict=None, returning="id") == []
     assert [r["count"] for r in _read(engine, BULK)] == [None, 3, -7]  # x:2 left alone
+
+
+JSON_VALUES: list[Any] = [
+    {"reasons": ["order number in post"], "score": 0.9759, "n": -3, "none": None, "t": True},
+    ["é", "😡 مرحبا", 'quote " backslash \\', 1e-9, 12345678901234567890],
+    "a plain string",
+    {"1": [{"nested": {"deep": []}}]},
+]
+
+
+def test_json_text_is_json_dumps_value_compact() -> None:
+    for value in JSON_VALUES:
+        text = json_text(value)
+        assert json.loads(text) == value, text
+    assert json_text({"a": [1, 2], "b": None}) == '{"a":[1,2],"b":null}'  # compact
+    assert json_text({"a": "é"}) == '{"a":"é"}'  # UTF-8 text, not \\u escapes
+    assert json_text((1, 2)) == "[1,2]"
+
+
+def test_json_text_hands_what_msgspec_refuses_to_json_dumps() -> None:
+    assert json_text({"a": "x\ud83dy"}) == json.dumps({"a": "x\ud83dy"})  # lone surrogate
+    assert json_text({None: 1}) == '{"null": 1}'
+    with pytest.raises(TypeError):
+        json_text({"a": object()})
+
+
+def test_json_value_reads_what_json_dumps_wrote() -> None:
+    for value in JSON_VALUES:
+        assert json_value(json.dumps(value)) == value
+    old = json_value(json.dumps({"score": math.nan, "text": "x\ud83dy"}))
+    assert math.isnan(old["score"]) and old["text"] == "x\ud83dy"
+    assert json_value(b'{"a":[1]}') == {"a": [1]}
+
+
+def test_open_engine_stores_json_columns_as_msgspec_text(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'json.db'}")
+    METADATA.create_all(engine, tables=[PLAIN])
+    try:
+        with engine.begin() as conn:
+            conn.execute(PLAIN.insert(), ROWS)
+            raw = conn.exec_driver_sql("SELECT data FROM plain_rows WHERE id = 'x:2'").scalar()
+        assert raw == json_text(ROWS[0]["data"])
+        assert [r["data"] for r in _read(engine, PLAIN)] == [[], ROWS[0]["data"], "a plain string"]
+    finally:
+        engine.dispose()
