@@ -312,13 +312,9 @@ def test_pipeline_a_run_that_fails_storing_a_batch_leaves_the_next_run_to_finish
 
     config = batch_config(home, TINY)
     store = open_store(config)
-    real_store = pipeline._store
-    monkeypatch.setattr(pipeline, "_store", _failing_second_call(real_store, StoreError("full")))
-    with pytest.raises(StoreError):
-        pipeline.run_once(config)
+    _run_dying_on_second_batch(config, monkeypatch, "_store", StoreError("full"))
     assert 0 < store.posts.count() < len(sample_labels())
 
-    monkeypatch.setattr(pipeline, "_store", real_store)
     summary = pipeline.run_once(config)
     assert summary["recovered"]["batches_abandoned"] == 2  # the failed one and the one ahead
     assert store.posts.count() == len(sample_labels())
@@ -331,17 +327,13 @@ def test_pipeline_a_run_that_dies_between_storing_and_routing_leaves_the_next_ru
 ) -> None:
     config = batch_config(home, TINY)
     store = open_store(config)
-    real_route = pipeline.route
-    monkeypatch.setattr(pipeline, "route", _failing_second_call(real_route, RuntimeError("kill")))
-    with pytest.raises(RuntimeError):
-        pipeline.run_once(config)
+    _run_dying_on_second_batch(config, monkeypatch, "route", RuntimeError("kill"))
     # The second batch is stored, unrouted, and staged without a copy of its posts.
     stored = store.posts.count()
     routed = sum(n for _, n in store.queues.counts().items())
     assert 0 < routed < stored < len(sample_labels())
     assert store.staging.item_count() == 0
 
-    monkeypatch.setattr(pipeline, "route", real_route)
     summary = pipeline.run_once(config)
     assert summary["recovered"]["batches_routed"] == 1
     assert summary["recovered"]["routed"] == stored - routed  # from the stored posts
@@ -390,9 +382,12 @@ def test_pipeline_process_goes_on_when_the_search_index_fails(
     assert len(store.outbox.pending(limit=100_000)) >= store.posts.count()  # kept for later
 
 
-def _failing_second_call(step: Callable[..., Any], error: Exception) -> Callable[..., Any]:
-    """``step``, raising ``error`` on its second call instead (a run dying on its second
-    batch)."""
+def _run_dying_on_second_batch(
+    config: Config, monkeypatch: pytest.MonkeyPatch, step: str, error: Exception
+) -> None:
+    """``run_once`` with the pipeline's ``step`` raising ``error`` on its second call (a run
+    dying on its second batch); the step is itself again afterwards."""
+    real: Callable[..., Any] = getattr(pipeline, step)
     calls = 0
 
     def failing(*args: Any, **kwargs: Any) -> Any:
@@ -400,6 +395,9 @@ def _failing_second_call(step: Callable[..., Any], error: Exception) -> Callable
         calls += 1
         if calls == 2:
             raise error
-        return step(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    return failing
+    monkeypatch.setattr(pipeline, step, failing)
+    with pytest.raises(type(error)):
+        pipeline.run_once(config)
+    monkeypatch.setattr(pipeline, step, real)
