@@ -52,6 +52,34 @@ class StoredRecord:
 
 
 @dataclass(frozen=True)
+class IndexedPost:
+    """What the search index holds of a stored, classified post, read without decoding the
+    whole post and its labels (:meth:`PostRepository.indexed`). ``queue`` and the fields after
+    it are None until the post is routed."""
+
+    post_id: str
+    source: str
+    author_id: str
+    author_handle: str
+    created_at: datetime
+    redacted_text: str
+    language: str
+    sentiment: str
+    sentiment_score: float
+    intent: str
+    intent_score: float
+    move_private: bool
+    spam: bool
+    pii_types: tuple[str, ...]
+    """Sorted, each type once."""
+    queue: str | None = None
+    action: str | None = None
+    status: str | None = None
+    priority: int | None = None
+    sla_due: datetime | None = None
+
+
+@dataclass(frozen=True)
 class OutboxEntry:
     """A change the search index has not received yet."""
 
@@ -125,6 +153,12 @@ class PostRepository(Protocol):
     def records(self, post_ids: Sequence[str]) -> list[StoredRecord]:
         """Stored posts with their labels and queue items, in the order asked (missing ids
         are left out)."""
+        ...
+
+    def indexed(self, post_ids: Sequence[str]) -> list[IndexedPost]:
+        """What the search index holds of these posts, in the order asked (missing and
+        unclassified ids are left out): :meth:`records`' fields for the index, at a third of
+        its cost."""
         ...
 
     def unrouted(self, *, limit: int = 1000) -> list[str]:
@@ -716,6 +750,7 @@ __all__ = [
     "DeadLetterRepository",
     "FeedbackRepository",
     "HistoryRepository",
+    "IndexedPost",
     "InsightRepository",
     "OutboxEntry",
     "OutboxRepository",

@@ -181,17 +181,22 @@ def alembic_config(connection: Connection | None = None, **attributes: Any) -> C
     return config
 
 
+DIALECT_SEARCH_COLUMNS = frozenset({"tsv", "fts_rowid"})
+DIALECT_SEARCH_INDEXES = frozenset({"search_documents_tsv", "search_documents_fts_rowid"})
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """For autogenerate: leave out the search structures SQLAlchemy cannot describe (SQLite's
-    FTS5 table ``search_fts`` and its shadow tables, PostgreSQL's ``tsv`` column and its GIN
-    index), which the migrations create with raw DDL."""
+    """For autogenerate: leave out the search structures of one dialect, which the migrations
+    create with raw DDL (SQLite's FTS5 table ``search_fts``, its shadow tables and the
+    documents' ``fts_rowid`` column with its index; PostgreSQL's ``tsv`` column and its GIN
+    index)."""
     if type_ == "table" and name is not None and name.startswith("search_fts"):
         return False
-    if type_ == "column" and name == "tsv" and obj.table.name == "search_documents":
-        return False
-    return not (type_ == "index" and name == "search_documents_tsv")
+    if type_ == "column" and name in DIALECT_SEARCH_COLUMNS:
+        return obj.table.name != "search_documents"
+    return not (type_ == "index" and name in DIALECT_SEARCH_INDEXES)
 
 
 # -- internals -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from core.batching import SQL_BATCH, chunked
 from core.insights import Activity
 from core.models import ENGAGEMENT_METRICS, Author, Enrichment, Post, RoutingDecision, unchecked
 from core.timeutil import now, utc
-from storage.base import QueueItem, StoredRecord
+from storage.base import IndexedPost, QueueItem, StoredRecord
 from storage.sql import schema
 from storage.sql.database import Database, last_wins, reason
 
@@ -106,6 +106,60 @@ class SqlPosts:
                         post,
                         None if data is None else Enrichment.from_dict(data),
                         None if m["q_queue"] is None else row_queue_item(m, post),
+                    )
+        return [found[i] for i in post_ids if i in found]
+
+    def indexed(self, post_ids: Sequence[str]) -> list[IndexedPost]:
+        p, e, q = schema.posts, schema.enrichments, schema.queue_items
+        found: dict[str, IndexedPost] = {}
+        with self._db.begin() as conn:
+            for chunk in chunked(list(dict.fromkeys(post_ids)), SQL_BATCH):
+                stmt = (
+                    select(
+                        p.c.id,
+                        p.c.source,
+                        p.c.author_id,
+                        p.c.author_handle,
+                        p.c.created_at,
+                        e.c.language,
+                        e.c.sentiment,
+                        e.c.intent,
+                        e.c.move_private,
+                        e.c.spam,
+                        e.c.data,
+                        q.c.queue,
+                        q.c.action,
+                        q.c.status,
+                        q.c.priority,
+                        q.c.sla_due,
+                    )
+                    .join(e, e.c.post_id == p.c.id)
+                    .outerjoin(q, q.c.post_id == p.c.id)
+                    .where(p.c.id.in_(chunk))
+                )
+                for row in conn.execute(stmt):
+                    results = row.data["results"]
+                    spans = results["pii"]["spans"]
+                    found[row.id] = IndexedPost(
+                        post_id=row.id,
+                        source=row.source,
+                        author_id=row.author_id,
+                        author_handle=row.author_handle,
+                        created_at=row.created_at,
+                        redacted_text=str(row.data["redacted_text"]),
+                        language=row.language,
+                        sentiment=row.sentiment,
+                        sentiment_score=float(results["sentiment"]["score"]),
+                        intent=row.intent,
+                        intent_score=float(results["intent"]["score"]),
+                        move_private=bool(row.move_private),
+                        spam=bool(row.spam),
+                        pii_types=tuple(sorted({span["type"] for span in spans})),
+                        queue=row.queue,
+                        action=row.action,
+                        status=row.status,
+                        priority=row.priority,
+                        sla_due=row.sla_due,
                     )
         return [found[i] for i in post_ids if i in found]
 

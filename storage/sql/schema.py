@@ -191,7 +191,8 @@ cases = Table(
     "cases",
     metadata,
     Column("id", String(96), primary_key=True),
-    Column("queue", String(32), nullable=False, index=True),
+    # no index of its own: ix_cases_queue_priority begins with it (migration 0011)
+    Column("queue", String(32), nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("priority", Integer, nullable=False),
     Column("priority_reasons", JSON, nullable=False),

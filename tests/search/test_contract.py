@@ -698,24 +698,43 @@ class TestSqliteSearch(SearchIndexContract):
         index.index([doc("x:1", "replaced"), CORPUS[1]])
         index.delete(["x:5"])
         with engine.connect() as conn:
-            fts = sorted(conn.execute(text("SELECT post_id, text FROM search_fts")).all())
+            fts = sorted(
+                conn.execute(
+                    text(
+                        "SELECT d.post_id, f.text FROM search_fts f"
+                        " JOIN search_documents d ON d.fts_rowid = f.rowid"
+                    )
+                ).all()
+            )
             documents = sorted(
                 conn.execute(text("SELECT post_id, text FROM search_documents")).all()
             )
+            rows = conn.execute(text("SELECT count(*) FROM search_fts")).scalar_one()
         assert fts == [(post_id, fold(text)) for post_id, text in documents]
-        assert len(fts) == len(CORPUS) - 1
+        assert len(fts) == rows == len(CORPUS) - 1
 
-    def test_search_fts_rowid_collision_fails_loudly(
-        self, index: SqlSearchIndex, monkeypatch: pytest.MonkeyPatch
+    def test_search_fts_rowids_are_sequential_and_kept_on_reindex(
+        self, index: SqlSearchIndex, engine: Engine
     ) -> None:
-        monkeypatch.setattr("search.sql.fts_rowid", lambda post_id: 42)
-        index.index([doc("x:1", "first post")])
-        with pytest.raises(SearchError, match=r"cannot index 1 document \(first 'x:2'\)"):
-            index.index([doc("x:2", "second post")])
-        assert self.found(index, "first") == ["x:1"]
-        assert index.get("x:2") is None  # the whole call was rolled back
-        index.delete(["x:2"])  # does not touch x:1's text, whose rowid is the same
-        assert self.found(index, "first") == ["x:1"]
+        def rowids() -> dict[str, int]:
+            with engine.connect() as conn:
+                query = text("SELECT post_id, fts_rowid FROM search_documents")
+                return {post_id: rowid for post_id, rowid in conn.execute(query)}
+
+        index.index([doc("x:b", "second"), doc("x:a", "first")])
+        first = rowids()
+        assert sorted(first.values()) == [first["x:a"], first["x:a"] + 1]  # in id order
+        index.index([doc("x:c", "third"), doc("x:a", "first again")])
+        second = rowids()
+        assert second["x:a"] == first["x:a"] and second["x:b"] == first["x:b"]
+        assert second["x:c"] == first["x:b"] + 1
+        assert self.found(index, "first") == ["x:a"]
+        assert self.found(index, "again") == ["x:a"]
+        index.delete(["x:c"])
+        index.index([doc("x:d", "fourth")])
+        assert rowids()["x:d"] == second["x:c"]  # the highest number, free again
+        assert self.found(index, "third") == []
+        assert self.found(index, "fourth") == ["x:d"]
 
 
 @pytest.mark.skipif(

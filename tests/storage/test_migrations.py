@@ -10,6 +10,7 @@ none is tested.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -49,8 +50,7 @@ BACKENDS = [
 ]
 
 FTS_DDL = (
-    "CREATE VIRTUAL TABLE search_fts USING fts5("
-    "post_id UNINDEXED, text, tokenize='unicode61 remove_diacritics 2')"
+    "CREATE VIRTUAL TABLE search_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')"
 )
 
 
@@ -90,6 +90,12 @@ def engine_for(url: str) -> Iterator[sa.Engine]:
 
 def dialect_of(url: str) -> str:
     return sa.make_url(url).get_backend_name()
+
+
+def hashed_rowid(post_id: str) -> int:
+    """The ``search_fts`` rowid that revisions 0002 to 0010 gave a post: a 63-bit hash."""
+    digest = hashlib.blake2b(post_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 def create_release_database(url: str, *, without: tuple[str, ...] = ()) -> None:
@@ -565,9 +571,10 @@ def ignore_search_structures(
     """SQLAlchemy cannot describe these; the migrations make them with raw DDL (checked apart)."""
     if type_ == "table" and name is not None and name.startswith("search_fts"):
         return False  # SQLite: the FTS5 table and its shadow tables
-    if type_ == "column" and name == "tsv" and obj.table.name == "search_documents":
-        return False  # PostgreSQL: the generated tsvector
-    return not (type_ == "index" and name == "search_documents_tsv")  # and its GIN index
+    if type_ == "column" and obj.table.name == "search_documents":
+        # PostgreSQL: the generated tsvector; SQLite: each document's row in search_fts
+        return name not in ("tsv", "fts_rowid")
+    return name not in ("search_documents_tsv", "search_documents_fts_rowid")  # their indexes
 
 
 def database_metadata() -> sa.MetaData:
@@ -598,12 +605,12 @@ def assert_search_structures(url: str) -> None:
             ).scalar_one()
             assert sql == FTS_DDL
             connection.exec_driver_sql(
-                "INSERT INTO search_fts (post_id, text) VALUES ('x:1', 'Pedido não chegou')"
+                "INSERT INTO search_fts (rowid, text) VALUES (7, 'Pedido não chegou')"
             )
             found = connection.exec_driver_sql(
-                "SELECT post_id FROM search_fts WHERE search_fts MATCH 'nao'"
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH 'nao'"
             ).all()
-            assert found == [("x:1",)]  # remove_diacritics 2
+            assert found == [(7,)]  # remove_diacritics 2
             connection.rollback()
         else:
             columns = {c["name"]: c for c in sa.inspect(connection).get_columns("search_documents")}
@@ -989,7 +996,7 @@ def test_migrations_0003_folds_existing_search_documents(url: str) -> None:
         if dialect_of(url) == "sqlite":
             connection.execute(
                 sa.text("INSERT INTO search_fts (rowid, post_id, text) VALUES (:r, :p, :t)"),
-                {"r": search_sql.fts_rowid("x:1"), "p": "x:1", "t": row["text"]},
+                {"r": hashed_rowid("x:1"), "p": "x:1", "t": row["text"]},
             )
     assert upgrade(url) == head_revision()
     engine = open_engine(url)
@@ -999,6 +1006,54 @@ def test_migrations_0003_folds_existing_search_documents(url: str) -> None:
             assert folded.scalar_one() == "creme brulee at the cafe"
         index = SqlSearchIndex(engine)
         assert [h.document.post_id for h in index.search(SearchQuery(text="CREME cafe"))] == ["x:1"]
+    finally:
+        engine.dispose()
+
+
+def test_migrations_0011_numbers_the_search_rows_in_order(url: str) -> None:
+    """Documents indexed under hashed rowids are found after 0011, keep their new numbers when
+    indexed again, and new documents take the next ones."""
+    from search import SearchQuery, SqlSearchIndex
+    from storage.sql.database import open_engine
+    from tests.search.test_contract import doc
+
+    upgrade(url, revision="0010_console_indexes")
+    written = datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine_for(url) as engine, engine.begin() as connection:
+        for post_id, text in (("x:2", "Parcel lost again"), ("x:1", "Refund still missing")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO search_documents (post_id, source, author_id, author_handle,"
+                    " pii_types, created_at, text, search_text) VALUES (:post_id, 'x', 'x:9',"
+                    " 'ana', '[]', :at, :text, :folded)"
+                ),
+                {"post_id": post_id, "at": written, "text": text, "folded": text.lower()},
+            )
+            if dialect_of(url) == "sqlite":
+                connection.execute(
+                    sa.text("INSERT INTO search_fts (rowid, post_id, text) VALUES (:r, :p, :t)"),
+                    {"r": hashed_rowid(post_id), "p": post_id, "t": text.lower()},
+                )
+    assert upgrade(url) == head_revision()
+    assert schema_differences(url) == []
+    engine = open_engine(url)
+    try:
+        index = SqlSearchIndex(engine)
+
+        def found(words: str) -> list[str]:
+            return sorted(h.document.post_id for h in index.search(SearchQuery(text=words)))
+
+        assert found("parcel") == ["x:2"] and found("refund missing") == ["x:1"]
+        index.index([doc("x:3", "Parcel found"), doc("x:1", "Refund arrived")])
+        assert found("parcel") == ["x:2", "x:3"]
+        assert found("refund") == ["x:1"] and found("missing") == []
+        if dialect_of(url) == "sqlite":
+            with engine.connect() as connection:
+                query = sa.text("SELECT post_id, fts_rowid FROM search_documents")
+                rowids = {post_id: rowid for post_id, rowid in connection.execute(query)}
+                fts = connection.execute(sa.text("SELECT count(*) FROM search_fts")).scalar_one()
+            assert rowids == {"x:2": 1, "x:1": 2, "x:3": 3}  # in the order they were written
+            assert fts == 3
     finally:
         engine.dispose()
 

@@ -72,6 +72,71 @@ def test_posts_records_join_labels_and_queue_items_in_order(store: SqlStore) -> 
     ]
 
 
+def test_posts_indexed_hold_what_records_hold_for_the_index(store: SqlStore) -> None:
+    from core.models import Enrichment, Label, PiiResult, PiiSpan
+
+    posts = [make_post(f"i{i}", post_id=f"x:6{i}", handle=f"h{i}") for i in range(4)]
+    store.posts.upsert(posts)
+    spam = make_enrichment("x:61", intent="praise", redacted="[EMAIL] hi", sentiment="positive")
+    spam = Enrichment(
+        spam.post_id,
+        {
+            **spam.results,
+            "spam": Label("spam", 0.7, "spam.test"),
+            "pii": PiiResult(
+                (PiiSpan("phone", 0, 3), PiiSpan("email", 4, 9), PiiSpan("phone", 9, 12)),
+                "pii.test",
+            ),
+        },
+        spam.redacted_text,
+    )
+    store.posts.upsert_enrichments([make_enrichment("x:60"), spam, make_enrichment("x:62")])
+    store.queues.add_decisions([make_decision("x:60", queue="care", priority=77)])
+
+    asked = ["x:62", "x:404", "x:63", "x:60", "x:61"]
+    indexed = store.posts.indexed(asked)
+    assert [p.post_id for p in indexed] == ["x:62", "x:60", "x:61"]  # unclassified x:63 left out
+    records = {r.post.id: r for r in store.posts.records(asked)}
+    for view in indexed:
+        record = records[view.post_id]
+        assert record.enrichment is not None
+        e, item = record.enrichment, record.queue_item
+        assert (view.source, view.author_id, view.author_handle, view.created_at) == (
+            record.post.source,
+            record.post.author.id,
+            record.post.author.handle,
+            record.post.created_at,
+        )
+        assert (view.redacted_text, view.language, view.move_private, view.spam) == (
+            e.redacted_text,
+            e.language.label,
+            e.private.move_private,
+            e.is_spam,
+        )
+        assert (view.sentiment, view.sentiment_score, view.intent, view.intent_score) == (
+            e.sentiment.label,
+            e.sentiment.score,
+            e.intent.label,
+            e.intent.score,
+        )
+        assert view.pii_types == tuple(sorted({span.type for span in e.pii}))
+        expected_item = (
+            (None,) * 5
+            if item is None
+            else (
+                item.decision.queue,
+                item.decision.action,
+                item.status,
+                item.decision.priority,
+                item.decision.sla_due,
+            )
+        )
+        assert (view.queue, view.action, view.status, view.priority, view.sla_due) == expected_item
+    assert indexed[2].pii_types == ("email", "phone") and indexed[2].spam is True
+    assert (indexed[1].queue, indexed[1].priority, indexed[1].status) == ("care", 77, "new")
+    assert indexed[0].queue is None and indexed[0].spam is False
+
+
 def test_store_transaction_commits_every_repository_together(store: SqlStore) -> None:
     post = make_post("together", post_id="x:80")
     try:
