@@ -119,10 +119,13 @@ _SQLITE_DOCUMENTS: Final = DOCUMENTS.to_metadata(MetaData())
 (not in :data:`DOCUMENTS`, which both dialects share: PostgreSQL has no such column)."""
 _SQLITE_DOCUMENTS.append_column(Column("fts_rowid", Integer))
 _SQLITE_ROWID = _SQLITE_DOCUMENTS.c.fts_rowid
+_SQLITE_UPDATED: Final = [c.name for c in _SQLITE_DOCUMENTS.c if c.name != "post_id"]
 
 _COLUMNS = list(DOCUMENTS.c)
 _TSV = literal_column("search_documents.tsv", postgresql.TSVECTOR)
 _FTS_MATCH_TARGET: ColumnElement[Any] = literal_column("search_fts")
+# The same column as _SQLITE_ROWID, named as text: searches select from DOCUMENTS, and a
+# column of the other Table object would add that table to the FROM list a second time.
 _SQLITE_DOCUMENTS_ROWID: ColumnElement[int] = literal_column("search_documents.fts_rowid", Integer)
 _FTS_RANK: ColumnElement[float] = literal_column("search_fts.rank", Float)
 _WORD = re.compile(r"\w+")
@@ -200,8 +203,7 @@ class SqlSearchIndex:
                         last += 1
                         rowid = last
                     row["fts_rowid"] = rowid
-                others = [c.name for c in _SQLITE_DOCUMENTS.c if c.name != "post_id"]
-                sqlite_upsert(conn, _SQLITE_DOCUMENTS, rows, ["post_id"], others)
+                sqlite_upsert(conn, _SQLITE_DOCUMENTS, rows, ["post_id"], _SQLITE_UPDATED)
                 if known:
                     conn.execute(delete(FTS).where(FTS.c.rowid.in_(list(known.values()))))
                 conn.exec_driver_sql(
